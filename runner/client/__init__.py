@@ -1,0 +1,53 @@
+"""A complete Python client for the Lightly REST API (requests-based).
+
+Only the names in ``__all__`` are public; the modules are private to the package.
+"""
+
+from __future__ import annotations
+
+from runner.client._http import RetryPolicy
+from runner.client.client import ApiWorkflowClient
+from runner.client.compute_worker import selection_config_from_dict
+from runner.client.errors import (
+    ApiError,
+    ApiException,
+    ArtifactNotExist,
+    BadRequest,
+    Conflict,
+    EmbeddingDoesNotExistError,
+    Forbidden,
+    InvalidConfigurationError,
+    LightlyClientError,
+    NotFound,
+    RateLimited,
+    RequestTimeout,
+    ServerError,
+    TagDoesNotExistError,
+    TransportError,
+    Unauthorized,
+)
+from runner.client.models import ComputeWorkerRunInfo, WireModel
+
+__all__ = [
+    "ApiError",
+    "ApiException",
+    "ApiWorkflowClient",
+    "ArtifactNotExist",
+    "BadRequest",
+    "ComputeWorkerRunInfo",
+    "Conflict",
+    "EmbeddingDoesNotExistError",
+    "Forbidden",
+    "InvalidConfigurationError",
+    "LightlyClientError",
+    "NotFound",
+    "RateLimited",
+    "RequestTimeout",
+    "RetryPolicy",
+    "ServerError",
+    "TagDoesNotExistError",
+    "TransportError",
+    "Unauthorized",
+    "WireModel",
+    "selection_config_from_dict",
+]

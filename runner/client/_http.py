@@ -1,0 +1,329 @@
+"""The one HTTP boundary of the client: session, token, retries, typed errors.
+
+Every call to the Lightly API and every signed-URL transfer goes through
+``LightlyHttp``. It owns one pooled ``requests.Session``; it adds the ``token``
+query parameter last (as the official client does); it retries connection errors,
+timeouts, 429 and 5xx with exponential backoff and jitter (honouring
+``Retry-After``) for requests that are safe to repeat; and it turns every failure
+into an error from ``runner.client.errors`` whose message never contains the token.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from runner import __version__
+from runner.client.errors import (
+    ApiError,
+    RequestTimeout,
+    TransportError,
+    error_for_status,
+)
+
+DEFAULT_SERVER = "https://api.lightly.ai"
+#: (connect, read) seconds for API calls; the official client allows 180 s in total.
+DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 180.0)
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+Params = Mapping[str, Any] | list[tuple[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How transient failures are retried: ``attempts`` tries in total."""
+
+    attempts: int = 5
+    backoff: float = 1.0
+    max_backoff: float = 32.0
+    jitter: float = 0.25
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed ``attempt`` (1-based)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_backoff)
+        base = min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
+        return base * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+def user_agent() -> str:
+    import platform
+
+    return (
+        f"lightly-run/{__version__} ({platform.system()}/{platform.release()}; "
+        f"{platform.platform()}; {platform.machine()};) python/{platform.python_version()}"
+    )
+
+
+def encode_path(template: str, *args: str) -> str:
+    """Fill ``{}`` placeholders of ``template`` with percent-encoded path segments."""
+    return template.format(*(quote(str(a), safe="") for a in args))
+
+
+def encode_query_value(value: Any) -> str:
+    """Render a query value the way the platform expects (booleans as True/False)."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _decode(response: requests.Response) -> Any:
+    """JSON bodies become Python values; text/plain stays text; empty → None."""
+    if not response.content:
+        return None
+    content_type = response.headers.get("Content-Type", "")
+    if "json" in content_type:
+        try:
+            return response.json()
+        except ValueError:
+            return response.text
+    return response.text
+
+
+class LightlyHttp:
+    """A pooled session bound to one server and one token."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token: str,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retry: RetryPolicy = RetryPolicy(),
+        session: requests.Session | None = None,
+        pool_size: int = 32,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.strip().rstrip("/")
+        self._token = token
+        self.timeout = timeout
+        self.retry = retry
+        self._sleep = sleep
+        self.session = session or requests.Session()
+        if session is None:
+            adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
+        self.session.headers.update({"User-Agent": user_agent(), "Accept": "application/json"})
+        ca_bundle = os.environ.get("LIGHTLY_CA_CERTS")
+        if ca_bundle:
+            self.session.verify = ca_bundle
+
+    # -- API calls --------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        json: Any = None,
+        retry: bool | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        authenticated: bool = True,
+    ) -> Any:
+        """Call ``path`` on the API and return the decoded body.
+
+        Args:
+            method: HTTP method.
+            path: Path starting with ``/v1/``, segments already encoded (``encode_path``).
+            params: Query parameters; None values are dropped, booleans sent as True/False.
+            json: Request body, serialised as JSON (NaN/Infinity refused).
+            retry: Retry transient failures; default: only for idempotent methods.
+            timeout: Override of the (connect, read) timeout.
+            authenticated: Append the ``token`` query parameter (last).
+
+        Raises:
+            ApiError: The server answered with a non-2xx status (after retries).
+            TransportError: No answer could be obtained (after retries).
+        """
+        query = self._query(params, authenticated=authenticated)
+        body = None
+        headers = {}
+        if json is not None:
+            body = jsonlib.dumps(json, allow_nan=False, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+        should_retry = method.upper() in _IDEMPOTENT if retry is None else retry
+        response = self._send(
+            method.upper(),
+            self.base_url + path,
+            label=path,
+            params=query,
+            data=body,
+            headers=headers,
+            timeout=timeout or self.timeout,
+            should_retry=should_retry,
+        )
+        return _decode(response)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+    def paginate(self, path: str, *, params: Params = None, page_size: int) -> Iterator[Any]:
+        """Yield the items of an offset-paginated listing until an empty page."""
+        offset = 0
+        base = list(dict(params or {}).items())
+        while True:
+            page = self.get(
+                path, params=[*base, ("pageSize", page_size), ("pageOffset", offset)]
+            )
+            if not page:
+                return
+            yield from page
+            offset += page_size
+
+    # -- signed URLs (no token) -------------------------------------------------
+
+    def put_signed(
+        self,
+        url: str,
+        data: bytes | IO[bytes],
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> requests.Response:
+        """PUT raw bytes to a signed write URL (retried; a file object is rewound)."""
+        return self._send(
+            "PUT",
+            url,
+            label=_url_label(url),
+            data=data,
+            headers=dict(headers or {}),
+            timeout=timeout or self.timeout,
+            should_retry=True,
+        )
+
+    def get_signed(self, url: str, *, timeout: float | tuple[float, float] | None = None) -> bytes:
+        """GET the bytes behind a signed read URL."""
+        response = self._send(
+            "GET", url, label=_url_label(url), timeout=timeout or self.timeout, should_retry=True
+        )
+        return response.content
+
+    def download(
+        self, url: str, destination: str | Path, *, timeout: float | tuple[float, float] | None = None
+    ) -> Path:
+        """Stream a signed URL to ``destination``; the file appears only when complete."""
+        destination = Path(destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        response = self._send(
+            "GET",
+            url,
+            label=_url_label(url),
+            timeout=timeout or self.timeout,
+            should_retry=True,
+            stream=True,
+        )
+        fd, tmp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
+        try:
+            with os.fdopen(fd, "wb") as tmp, response:
+                for chunk in response.raw.stream(1 << 16, decode_content=False):
+                    tmp.write(chunk)
+            os.replace(tmp_name, destination)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return destination
+
+    # -- internals --------------------------------------------------------------
+
+    def _query(self, params: Params, *, authenticated: bool) -> list[tuple[str, str]]:
+        items = params.items() if isinstance(params, Mapping) else (params or [])
+        query = [(k, encode_query_value(v)) for k, v in items if v is not None]
+        if authenticated:
+            query.append(("token", self._token))
+        return query
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        label: str,
+        should_retry: bool,
+        **kwargs: Any,
+    ) -> requests.Response:
+        attempts = self.retry.attempts if should_retry else 1
+        data = kwargs.get("data")
+        for attempt in range(1, attempts + 1):
+            if attempt > 1 and hasattr(data, "seek"):
+                data.seek(0)
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except requests.Timeout as exc:
+                error: Exception = RequestTimeout(
+                    f"{method} {label}: no answer within {_timeout_text(kwargs['timeout'])} "
+                    f"(attempt {attempt} of {attempts})"
+                )
+                error.__cause__ = exc
+                retry_after = None
+            except requests.RequestException as exc:
+                error = TransportError(
+                    f"{method} {label}: could not reach {_host(url)} "
+                    f"({type(exc).__name__}; attempt {attempt} of {attempts})"
+                )
+                error.__cause__ = exc
+                retry_after = None
+            else:
+                if response.ok:
+                    return response
+                error = error_for_status(
+                    response.status_code, response.text, method=method, path=label
+                )
+                if response.status_code not in _RETRY_STATUSES:
+                    raise error
+                retry_after = _retry_after(response)
+            if attempt == attempts:
+                raise error
+            self._sleep(self.retry.delay(attempt, retry_after))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _url_label(url: str) -> str:
+    """A signed URL without its query string (which holds the signature)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
+
+
+def _timeout_text(timeout: float | tuple[float, float]) -> str:
+    if isinstance(timeout, tuple):
+        return f"{timeout[1]:g} s"
+    return f"{timeout:g} s"
+
+
+__all__ = ["DEFAULT_SERVER", "ApiError", "LightlyHttp", "RetryPolicy", "encode_path"]

@@ -1,0 +1,105 @@
+"""The blob folder of the local server, and the signed URLs that read and write it.
+
+Blobs live under ``<data_dir>/blobs/<key>``; keys are relative posix paths made by
+the server (never from raw user input without ``safe_key``). A signed URL is
+``<public_url>/blobs/<key>?method=GET|PUT&expires=<unix s>&sig=<hmac-sha256>``;
+the signature covers method, key and expiry, so a URL cannot be reused for
+another blob, another method, or after it expired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote, urlencode
+
+from runner.local.errors import ApiError
+
+DEFAULT_EXPIRY_S = 7 * 24 * 3600
+
+
+def safe_key(*parts: str) -> str:
+    """Join key parts; refuse absolute paths, ``..``, backslashes and empty parts."""
+    joined = "/".join(parts)
+    path = PurePosixPath(joined)
+    if (
+        not joined
+        or "\\" in joined
+        or "\x00" in joined
+        or path.is_absolute()
+        or any(p in ("", "..", ".") for p in joined.split("/"))
+    ):
+        raise ApiError(400, "BAD_REQUEST", f"invalid file name: {joined!r}")
+    return joined
+
+
+class BlobStore:
+    """Blob files and their signed URLs."""
+
+    def __init__(self, root: Path, signing_key: str) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._key = signing_key.encode()
+
+    def path(self, key: str) -> Path:
+        return self.root / safe_key(key)
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def write(self, key: str, chunks: Iterable[bytes] | bytes) -> int:
+        """Store bytes atomically (temp file + rename); returns the size."""
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
+                    handle.write(chunk)
+                    size += len(chunk)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return size
+
+    def read(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
+
+    def delete_prefix(self, prefix: str) -> None:
+        import shutil
+
+        shutil.rmtree(self.root / safe_key(prefix), ignore_errors=True)
+
+    # -- signing ------------------------------------------------------------------
+
+    def _signature(self, method: str, key: str, expires: int) -> str:
+        message = f"{method}\n{key}\n{expires}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def signed_url(
+        self, base_url: str, key: str, method: str = "GET", expires_in: int = DEFAULT_EXPIRY_S
+    ) -> str:
+        """An absolute URL that lets anyone ``method`` the blob until it expires."""
+        key = safe_key(key)
+        expires = int(time.time()) + expires_in
+        query = urlencode(
+            {"method": method, "expires": expires, "sig": self._signature(method, key, expires)}
+        )
+        return f"{base_url.rstrip('/')}/blobs/{quote(key)}?{query}"
+
+    def verify(self, key: str, method: str, expires: str | None, sig: str | None) -> None:
+        """Raise 403 unless (method, key, expires) carries a valid, unexpired signature."""
+        if not expires or not sig or not expires.isdigit():
+            raise ApiError(403, "FORBIDDEN", "missing or malformed URL signature")
+        expected = self._signature(method, key, int(expires))
+        if not hmac.compare_digest(expected, sig):
+            raise ApiError(403, "FORBIDDEN", "invalid URL signature")
+        if int(expires) < time.time():
+            raise ApiError(403, "FORBIDDEN", "the signed URL has expired")

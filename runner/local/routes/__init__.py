@@ -1,0 +1,1 @@
+"""One Blueprint per API domain; every module here defining ``bp`` is registered."""
