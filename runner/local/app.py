@@ -22,6 +22,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from runner.local import routes
+from runner.local.blobs import BlobStore
 from runner.local.errors import ApiError
 from runner.local.store import Store, data_dir_store
 
@@ -61,6 +62,7 @@ def create_app(config: ServerConfig) -> Flask:
         store.set_meta("signing_key", config.signing_key)
     app.extensions["lightly_store"] = store
     app.extensions["lightly_config"] = config
+    app.extensions["lightly_blobs"] = BlobStore(Path(config.data_dir) / "blobs", config.signing_key)
 
     for module_info in pkgutil.iter_modules(routes.__path__):
         module = importlib.import_module(f"{routes.__name__}.{module_info.name}")
@@ -80,6 +82,14 @@ def get_store() -> Store:
 
     store: Store = current_app.extensions["lightly_store"]
     return store
+
+
+def get_blobs() -> BlobStore:
+    """The blob folder (``<data_dir>/blobs``) and its URL signer."""
+    from flask import current_app
+
+    blobs: BlobStore = current_app.extensions["lightly_blobs"]
+    return blobs
 
 
 def get_config() -> ServerConfig:
@@ -124,17 +134,18 @@ _HTTP_CODES = {
     401: "UNAUTHORIZED",
     403: "FORBIDDEN",
     404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
+    405: "BAD_REQUEST",
     413: "PAYLOAD_TOO_LARGE",
 }
 
 
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
-    code = _HTTP_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR")
+    code = _HTTP_CODES.get(status, "BAD_REQUEST" if status < 500 else "CREATION_FAILED")
     return _error_response(status, code, error.description or error.name)
 
 
 def _unexpected_error(error: Exception) -> Response:
     log.exception("unexpected error in %s %s", request.method, request.path)
-    return _error_response(500, "INTERNAL_ERROR", f"internal error: {type(error).__name__}")
+    # ApiErrorCode has no generic server error; the official client never parses it anyway
+    return _error_response(500, "BAD_REQUEST", f"internal error: {type(error).__name__}")

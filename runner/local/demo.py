@@ -33,7 +33,9 @@ GROUP_STYLES = [
 ]
 
 
-def _draw(style: tuple[tuple[int, int, int], tuple[int, int, int], str], dx: int, dy: int) -> Image.Image:
+def _draw(
+    style: tuple[tuple[int, int, int], tuple[int, int, int], str], dx: int, dy: int
+) -> Image.Image:
     background, foreground, shape = style
     image = Image.new("RGB", (SIZE, SIZE), background)
     draw = ImageDraw.Draw(image)
@@ -65,7 +67,9 @@ def make_demo_images(
         for member in range(per_group):
             dx, dy = (int(v) for v in rng.integers(-3, 4, size=2))
             image = np.asarray(_draw(GROUP_STYLES[group], dx, dy), dtype=np.int16)
-            noisy = np.clip(image + rng.integers(-12, 13, size=image.shape), 0, 255).astype(np.uint8)
+            noisy = np.clip(image + rng.integers(-12, 13, size=image.shape), 0, 255).astype(
+                np.uint8
+            )
             name = f"group-{group:02d}/frame-{member:03d}.jpg"
             path = directory / name
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -74,8 +74,8 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self.transaction() as db:
-            db.executescript(SCHEMA)
+        # executescript commits on its own, so it cannot run inside transaction()
+        self._connection().executescript(SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -190,7 +190,8 @@ class Store:
         if owner is not None:
             sql += " AND owner=?"
             args.append(owner)
-        sql += " ORDER BY created_at DESC, rowid DESC" if newest_first else " ORDER BY created_at, rowid"
+        order = "created_at DESC, rowid DESC" if newest_first else "created_at, rowid"
+        sql += f" ORDER BY {order}"
         return [json.loads(r["data"]) for r in self.db.execute(sql, args)]
 
     def delete_doc(self, kind: str, doc_id: str) -> bool:
@@ -227,7 +228,8 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                "INSERT INTO meta VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (key, value),
             )
 

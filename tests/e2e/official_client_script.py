@@ -120,7 +120,7 @@ def phase2(dataset_id: str, workdir: str) -> dict:
     )
     out["config_id"] = config_id
     scheduled = client.schedule_compute_worker_run(
-        selection_config={"n_samples": 2, "strategies": [{"input": {"type": "RANDOM", "random_seed": 1}, "strategy": {"type": "WEIGHTS"}}]},
+        selection_config={"n_samples": 2, "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}]},
         runs_on=["no-such-worker"],
     )
     out["scheduled_id"] = scheduled

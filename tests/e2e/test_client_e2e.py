@@ -146,7 +146,7 @@ def test_cloud_datasource_configs(client: ApiWorkflowClient) -> None:
     client.create_dataset("e2e-cloud")
     client.set_s3_config("s3://bucket/p/", "eu-central-1", "AKIA", "s3-secret")
     assert client.get_datasource()["type"] == "S3"
-    client.set_s3_delegated_access_config("s3://bucket/p/", "eu-central-1", "arn:aws:iam::1:role/x", "ext")
+    client.set_s3_delegated_access_config("s3://bucket/p/", "eu-central-1", "arn:aws:iam::123456789012:role/x", "external-id-0123")
     assert client.get_datasource()["type"] == "S3DelegatedAccess"
     client.set_gcs_config("gs://bucket/p/", "project", '{"type": "service_account"}')
     assert client.get_datasource()["type"] == "GCS"
