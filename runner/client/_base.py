@@ -36,7 +36,9 @@ class _ClientBase:
                 user has no datasets.
         """
         if self._dataset_id is None:
-            datasets = list(self._http.paginate("/v1/datasets", params={"shared": False}, page_size=5000))
+            datasets = list(
+                self._http.paginate("/v1/datasets", params={"shared": False}, page_size=5000)
+            )
             if not datasets:
                 raise ValueError(
                     "No dataset is selected and you have no datasets: create one with "

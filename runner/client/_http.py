@@ -195,9 +195,7 @@ class LightlyHttp:
         offset = 0
         base = list(dict(params or {}).items())
         while True:
-            page = self.get(
-                path, params=[*base, ("pageSize", page_size), ("pageOffset", offset)]
-            )
+            page = self.get(path, params=[*base, ("pageSize", page_size), ("pageOffset", offset)])
             if not page:
                 return
             yield from page
@@ -232,7 +230,11 @@ class LightlyHttp:
         return response.content
 
     def download(
-        self, url: str, destination: str | Path, *, timeout: float | tuple[float, float] | None = None
+        self,
+        url: str,
+        destination: str | Path,
+        *,
+        timeout: float | tuple[float, float] | None = None,
     ) -> Path:
         """Stream a signed URL to ``destination``; the file appears only when complete."""
         destination = Path(destination)

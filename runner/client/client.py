@@ -8,19 +8,19 @@ import requests
 
 from runner.client._base import _ClientBase
 from runner.client._http import DEFAULT_SERVER, DEFAULT_TIMEOUT, LightlyHttp, RetryPolicy
+from runner.client.artifacts import _ArtifactsMixin
+from runner.client.collaboration import _CollaborationMixin
+from runner.client.compute_worker import _ComputeWorkerMixin
 from runner.client.datasets import _DatasetsMixin
-from runner.client.tags import _TagsMixin
-from runner.client.samples import _SamplesMixin
+from runner.client.datasources import _DatasourcesMixin
 from runner.client.download import _DownloadMixin
 from runner.client.embeddings import _EmbeddingsMixin
-from runner.client.metadata import _CustomMetadataMixin
-from runner.client.collaboration import _CollaborationMixin
-from runner.client.datasources import _DatasourcesMixin
-from runner.client.predictions import _PredictionsMixin
 from runner.client.export import _ExportMixin
-from runner.client.compute_worker import _ComputeWorkerMixin
-from runner.client.artifacts import _ArtifactsMixin
+from runner.client.metadata import _CustomMetadataMixin
+from runner.client.predictions import _PredictionsMixin
+from runner.client.samples import _SamplesMixin
 from runner.client.selection import _SelectionMixin
+from runner.client.tags import _TagsMixin
 
 
 class ApiWorkflowClient(

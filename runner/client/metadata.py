@@ -1,9 +1,115 @@
-"""(being written) metadata operations of ApiWorkflowClient."""
+"""Custom metadata of samples (COCO-style input) and metadata configurations."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 from runner.client._base import _ClientBase
+from runner.client.models import WireModel, to_wire, wire
+
+
+class InvalidCustomMetadataWarning(Warning):
+    """A metadata entry refers to an unknown image or file and was skipped."""
+
+
+def verify_format(custom_metadata: Mapping[str, Any]) -> None:
+    """Raise KeyError unless ``custom_metadata`` has ``images`` and ``metadata``."""
+    for key in ("images", "metadata"):
+        if key not in custom_metadata:
+            raise KeyError(
+                f"Key {key} is missing from the custom metadata (expected 'images' and 'metadata')."
+            )
+
+
+def index_by_filename(custom_metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """file_name → its metadata entry (or None), joined on images[].id == metadata[].image_id."""
+    by_image_id = {entry["image_id"]: entry for entry in custom_metadata["metadata"]}
+    return {image["file_name"]: by_image_id.get(image["id"]) for image in custom_metadata["images"]}
 
 
 class _CustomMetadataMixin(_ClientBase):
-    """metadata operations."""
+    """Custom metadata."""
+
+    def verify_custom_metadata_format(self, custom_metadata: dict[str, Any]) -> None:
+        """Checks that custom metadata has the keys ``images`` and ``metadata``.
+
+        Args:
+            custom_metadata: COCO-style custom metadata.
+
+        Raises:
+            KeyError: If a key is missing.
+        """
+        verify_format(custom_metadata)
+
+    def index_custom_metadata_by_filename(self, custom_metadata: dict[str, Any]) -> dict[str, Any]:
+        """Maps each file name to its custom metadata entry.
+
+        Args:
+            custom_metadata: COCO-style custom metadata.
+
+        Returns:
+            file name → metadata entry, or None for images without one.
+        """
+        return index_by_filename(custom_metadata)
+
+    def upload_custom_metadata(
+        self, custom_metadata: dict[str, Any], verbose: bool = False, max_workers: int = 8
+    ) -> None:
+        """Attaches custom metadata to the samples of the current dataset.
+
+        Entries for unknown images or files are skipped with a warning.
+
+        Args:
+            custom_metadata: COCO-style ``{"images": [{"file_name", "id"}], "metadata": [{"image_id", ...}]}``.
+            verbose: Show a progress bar.
+            max_workers: Uploads in parallel.
+
+        Raises:
+            KeyError: If ``images`` or ``metadata`` is missing.
+        """
+        verify_format(custom_metadata)
+        samples = self._http.get(
+            self._dataset_path("/samples/partial"), params={"mode": "fileNames"}
+        )
+        sample_id_by_name = {s["fileName"]: s["id"] for s in samples}
+        name_by_image_id = {image["id"]: image["file_name"] for image in custom_metadata["images"]}
+        updates: list[tuple[str, Any]] = []
+        for entry in custom_metadata["metadata"]:
+            name = name_by_image_id.get(entry.get("image_id"))
+            if name is None or name not in sample_id_by_name:
+                what = f"image id {entry.get('image_id')}" if name is None else f"file {name}"
+                warnings.warn(
+                    f"Custom metadata for unknown {what} skipped.",
+                    InvalidCustomMetadataWarning,
+                    stacklevel=2,
+                )
+                continue
+            updates.append((sample_id_by_name[name], entry))
+
+        def put(update: tuple[str, Any]) -> None:
+            sample_id, entry = update
+            self._http.put(
+                self._dataset_path("/samples/{}", sample_id), json={"customMetaData": entry}
+            )
+
+        with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+            list(pool.map(put, updates))
+
+    def create_custom_metadata_config(self, name: str, configs: list[dict[str, Any]]) -> WireModel:
+        """Creates a custom metadata configuration for the current dataset.
+
+        Args:
+            name: Name of the configuration.
+            configs: Entries ``{"name", "path", "defaultValue", "valueDataType"}``.
+
+        Returns:
+            The create response ``{"id": ...}``.
+        """
+        body = {"name": name, "configs": to_wire(configs)}
+        result: WireModel = wire(
+            self._http.post(self._dataset_path("/configuration/metadata"), json=body)
+        )
+        return result

@@ -1,9 +1,90 @@
-"""(being written) predictions operations of ApiWorkflowClient."""
+"""Uploading model predictions."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 from runner.client._base import _ClientBase
+from runner.client.models import to_wire
+
+
+def _version(prediction_version_id: int) -> int:
+    if not isinstance(prediction_version_id, int) or prediction_version_id < 0:
+        raise ValueError(
+            "prediction_version_id must be an integer >= 0 (e.g. a Unix timestamp identifying "
+            f"the model's predictions), not {prediction_version_id!r}"
+        )
+    return prediction_version_id
 
 
 class _PredictionsMixin(_ClientBase):
-    """predictions operations."""
+    """Prediction task schemas and per-sample predictions."""
+
+    def create_or_update_prediction_task_schema(
+        self, schema: dict[str, Any], prediction_version_id: int = -1
+    ) -> None:
+        """Creates or updates a prediction task schema.
+
+        Args:
+            schema: ``{"name", "type", "categories": [{"id", "name"}]}``.
+            prediction_version_id: Version (e.g. timestamp) of the predictions, >= 0.
+
+        Raises:
+            ValueError: If ``prediction_version_id`` is negative (the default -1 included).
+        """
+        params = {"predictionUUIDTimestamp": _version(prediction_version_id)}
+        self._http.post(
+            self._dataset_path("/predictions/tasks"), params=params, json=to_wire(schema)
+        )
+
+    def create_or_update_prediction(
+        self,
+        sample_id: str,
+        prediction_singletons: list[dict[str, Any]],
+        prediction_version_id: int = -1,
+    ) -> None:
+        """Creates or replaces the predictions of one sample.
+
+        Args:
+            sample_id: Sample id.
+            prediction_singletons: Predictions ``{"type", "taskName", "categoryId", "score", …}``.
+            prediction_version_id: Version (e.g. timestamp) of the predictions, >= 0.
+
+        Raises:
+            ValueError: If ``prediction_version_id`` is negative.
+        """
+        params = {"predictionUUIDTimestamp": _version(prediction_version_id)}
+        body = to_wire(list(prediction_singletons))
+        self._http.post(
+            self._dataset_path("/predictions/samples/{}", sample_id), params=params, json=body
+        )
+
+    def create_or_update_predictions(
+        self,
+        sample_id_to_prediction_singletons: dict[str, list[dict[str, Any]]],
+        prediction_version_id: int = -1,
+        progress_bar: Any = None,
+        max_workers: int = 8,
+    ) -> None:
+        """Creates or replaces the predictions of many samples, in parallel.
+
+        Args:
+            sample_id_to_prediction_singletons: sample id → its predictions.
+            prediction_version_id: Version (e.g. timestamp) of the predictions, >= 0.
+            progress_bar: Optional tqdm bar, advanced per sample.
+            max_workers: Uploads in parallel.
+
+        Raises:
+            ValueError: If ``prediction_version_id`` is negative.
+        """
+        _version(prediction_version_id)
+        items = list(sample_id_to_prediction_singletons.items())
+
+        def upload(item: tuple[str, list[dict[str, Any]]]) -> None:
+            self.create_or_update_prediction(item[0], item[1], prediction_version_id)
+            if progress_bar is not None:
+                progress_bar.update(1)
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(items), max_workers))) as pool:
+            list(pool.map(upload, items))

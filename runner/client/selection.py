@@ -1,9 +1,111 @@
-"""(being written) selection operations of ApiWorkflowClient."""
+"""Active-learning scores and the deprecated legacy ``selection`` (jobs API)."""
 
 from __future__ import annotations
 
+import time
+import warnings
+from typing import Any
+
 from runner.client._base import _ClientBase
+from runner.client.models import WireModel, to_wire
 
 
 class _SelectionMixin(_ClientBase):
-    """selection operations."""
+    """Scores and legacy selection."""
+
+    #: Seconds before the first poll of a selection job (then the server's hint).
+    wait_time_till_next_poll: float = 1.0
+
+    def upload_scores(self, al_scores: dict[str, Any], query_tag_id: str) -> None:
+        """Uploads active-learning scores for the samples of a tag.
+
+        Args:
+            al_scores: score name → one float per sample of the tag, in sample order.
+            query_tag_id: The tag the scores belong to.
+        """
+        for score_type, values in al_scores.items():
+            body = {"scoreType": score_type, "scores": [float(v) for v in to_wire(values)]}
+            self._http.post(self._dataset_path("/tags/{}/scores", query_tag_id), json=body)
+
+    def selection(
+        self,
+        selection_config: Any,
+        preselected_tag_id: str | None = None,
+        query_tag_id: str | None = None,
+    ) -> WireModel:
+        """Runs a server-side selection and returns the new tag (deprecated: use the worker).
+
+        Args:
+            selection_config: ``{"method": RANDOM|CORESET|ACTIVE_LEARNING|CORAL,
+                "n_samples": int, "min_distance": float, "name": str}``.
+            preselected_tag_id: Samples that are kept.
+            query_tag_id: Samples to select from (default: all).
+
+        Returns:
+            The new tag (TagData).
+
+        Raises:
+            RuntimeError: If the tag name is taken, there are no tags, or the job fails.
+        """
+        warnings.warn(
+            "selection() is deprecated; schedule a Lightly Worker run instead",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        config = _legacy_config(selection_config)
+        tags = self._http.get(self._dataset_path("/tags"))
+        if any(t["name"] == config["name"] for t in tags):
+            raise RuntimeError(f"There already exists a tag with tag_name {config['name']}")
+        if not tags:
+            raise RuntimeError("There exists no initial-tag for this dataset.")
+        if self.embedding_id is None:
+            self.set_embedding_id_to_latest()  # type: ignore[attr-defined]
+        row_count = self._http.get(self._dataset_path("/tags"))[0]["totSize"]
+        body: dict[str, Any] = {
+            "newTagName": config["name"],
+            "method": config["method"],
+            "config": {
+                "stoppingCondition": {
+                    "nSamples": config["n_samples"],
+                    "minDistance": config["min_distance"],
+                }
+            },
+            "rowCount": row_count,
+        }
+        if preselected_tag_id is not None:
+            body["preselectedTagId"] = preselected_tag_id
+        if query_tag_id is not None:
+            body["queryTagId"] = query_tag_id
+        job = self._http.post(
+            self._dataset_path("/embeddings/{}/sampling", str(self.embedding_id)), json=body
+        )
+        return self._wait_for_selection_job(job["jobId"])
+
+    def _wait_for_selection_job(self, job_id: str) -> WireModel:
+        wait = self.wait_time_till_next_poll
+        while True:
+            time.sleep(wait)
+            status = self._http.get(f"/v1/jobs/{job_id}")
+            wait = status.get("waitTimeTillNextPoll", wait)
+            if status["status"] not in ("RUNNING", "WAITING", "UNKNOWN"):
+                break
+        if status["status"] == "FAILED":
+            raise RuntimeError(
+                f"Selection job with job_id {job_id} failed with error {status.get('error')}"
+            )
+        new_tag_id = (status.get("result") or {}).get("data")
+        if new_tag_id is None:
+            raise RuntimeError(f"Selection job with job_id {job_id} returned no tag.")
+        return self.get_tag_by_id(new_tag_id)  # type: ignore[attr-defined,no-any-return]
+
+
+def _legacy_config(selection_config: Any) -> dict[str, Any]:
+    config = dict(to_wire(selection_config)) if selection_config is not None else {}
+    method = config.get("method", "CORESET")
+    n_samples = config.get("n_samples", config.get("nSamples", 32))
+    min_distance = config.get("min_distance", config.get("minDistance", -1))
+    name = (
+        config.get("name")
+        or f"{method}_{n_samples}_{min_distance}_{time.strftime('%m_%d_%Y__%H_%M_%S')}"
+    )
+    return {"method": method, "n_samples": n_samples, "min_distance": min_distance, "name": name}

@@ -1,9 +1,156 @@
-"""(being written) tags operations of ApiWorkflowClient."""
+"""Tag operations of ApiWorkflowClient."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from runner.client import bitmask
 from runner.client._base import _ClientBase
+from runner.client.errors import TagDoesNotExistError
+from runner.client.models import WireModel, field, wire
+
+INITIAL_TAG = "initial-tag"
 
 
 class _TagsMixin(_ClientBase):
-    """tags operations."""
+    """Tags of the current dataset."""
+
+    def get_filenames(self) -> list[str]:
+        """Fetches the file names of all samples of the current dataset, in sample order.
+
+        Returns:
+            The file names.
+        """
+        return list(self._http.get(self._dataset_path("/mappings"), params={"field": "fileName"}))
+
+    def get_all_tags(self) -> list[WireModel]:
+        """Fetches all tags of the current dataset.
+
+        Returns:
+            The tags (TagData).
+        """
+        return [wire(t) for t in self._http.get(self._dataset_path("/tags"))]
+
+    def get_tag_by_id(self, tag_id: str) -> WireModel:
+        """Fetches a tag of the current dataset by id.
+
+        Args:
+            tag_id: Tag id.
+
+        Returns:
+            The tag (TagData).
+        """
+        result: WireModel = wire(self._http.get(self._dataset_path("/tags/{}", tag_id)))
+        return result
+
+    def get_tag_by_name(self, tag_name: str) -> WireModel:
+        """Fetches a tag of the current dataset by name.
+
+        Args:
+            tag_name: Tag name.
+
+        Returns:
+            The tag (TagData).
+
+        Raises:
+            TagDoesNotExistError: If the dataset has no tag of that name.
+        """
+        for tag in self._http.get(self._dataset_path("/tags")):
+            if tag["name"] == tag_name:
+                return self.get_tag_by_id(tag["id"])
+        raise TagDoesNotExistError(f"Your tag_name does not exist: {tag_name}")
+
+    def get_filenames_in_tag(
+        self,
+        tag_data: Any,
+        filenames_on_server: list[str] | None = None,
+        exclude_parent_tag: bool = False,
+    ) -> list[str]:
+        """Lists the file names of the samples in a tag, in sample order.
+
+        Args:
+            tag_data: The tag (TagData, as returned by ``get_tag_by_name``).
+            filenames_on_server: All file names of the dataset, if already known.
+            exclude_parent_tag: Only the samples not in the tag's parent tag.
+
+        Returns:
+            The file names.
+        """
+        mask = field(tag_data, "bitMaskData")
+        if exclude_parent_tag:
+            body = {
+                "tagId1": field(tag_data, "id"),
+                "tagId2": field(tag_data, "prevTagId"),
+                "operation": "DIFFERENCE",
+            }
+            mask = self._http.post(self._dataset_path("/tags/arithmetics/bitmask"), json=body)[
+                "bitMaskData"
+            ]
+        filenames = filenames_on_server or self.get_filenames()
+        return bitmask.filenames_in_mask(mask, filenames)
+
+    def create_tag_from_filenames(
+        self, fnames_new_tag: list[str], new_tag_name: str, parent_tag_id: str | None = None
+    ) -> WireModel:
+        """Creates a tag holding the samples with the given file names.
+
+        Args:
+            fnames_new_tag: File names of the samples to put in the tag.
+            new_tag_name: Name of the new tag.
+            parent_tag_id: Parent tag; defaults to the ``initial-tag``.
+
+        Returns:
+            The create response ``{"id": <new tag id>}``.
+
+        Raises:
+            RuntimeError: If the tag name is taken, the dataset has no tags, or a file
+                name is not in the dataset.
+        """
+        tags = self._http.get(self._dataset_path("/tags"))
+        if any(t["name"] == new_tag_name for t in tags):
+            raise RuntimeError(f"There already exists a tag with tag_name {new_tag_name}.")
+        if not tags:
+            raise RuntimeError("There exists no initial-tag for this dataset.")
+        if parent_tag_id is None:
+            initial = [t["id"] for t in tags if t["name"] == INITIAL_TAG]
+            if not initial:
+                raise RuntimeError("There exists no initial-tag for this dataset.")
+            parent_tag_id = initial[0]
+        filenames = self.get_filenames()
+        wanted = set(fnames_new_tag)
+        mask, count = bitmask.mask_from_filenames(wanted, filenames)
+        if count != len(wanted):
+            missing = sorted(wanted - set(filenames))[:3]
+            example = filenames[0] if filenames else "(the dataset has no samples)"
+            raise RuntimeError(
+                f"{len(wanted) - count} of the file names are not in the dataset, e.g. "
+                f"{missing}. A valid file name looks like: {example!r}"
+            )
+        body = {
+            "name": new_tag_name,
+            "prevTagId": parent_tag_id,
+            "bitMaskData": mask,
+            "totSize": len(filenames),
+            "creator": self._creator,
+        }
+        result: WireModel = wire(self._http.post(self._dataset_path("/tags"), json=body))
+        return result
+
+    def delete_tag_by_id(self, tag_id: str) -> None:
+        """Deletes a tag of the current dataset (only leaf tags, not the initial tag).
+
+        Args:
+            tag_id: Tag id.
+        """
+        self._http.delete(self._dataset_path("/tags/{}", tag_id))
+
+    def delete_tag_by_name(self, tag_name: str) -> None:
+        """Deletes a tag of the current dataset by name.
+
+        Args:
+            tag_name: Tag name.
+
+        Raises:
+            TagDoesNotExistError: If the dataset has no tag of that name.
+        """
+        self.delete_tag_by_id(self.get_tag_by_name(tag_name)["id"])

@@ -1,0 +1,131 @@
+"""Per-image work of uploads (pure, no HTTP): thumbnails, metadata, EXIF (CONTRACT §3.4)."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import ExifTags, Image
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+)
+THUMBNAIL_SIZE = (128, 128)
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """What an upload sends for one image."""
+
+    file_name: str
+    meta_data: dict[str, Any]
+    exif: dict[str, Any] | None
+    thumbnail: bytes | None  # WebP; None for a corrupt image
+    thumb_name: str | None
+
+
+def thumbnail_name(file_name: str) -> str:
+    """``dir/img.1.jpg`` → ``dir/img.1_thumb.webp``."""
+    stem = file_name.rsplit(".", 1)[0] if "." in file_name else ""
+    return f"{stem}_thumb.webp"
+
+
+def list_image_files(folder: Path) -> list[str]:
+    """Relative posix names of the image files under ``folder``, sorted."""
+    names = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if Path(name).suffix.lower() in IMAGE_EXTENSIONS:
+                names.append(Path(root, name).relative_to(folder).as_posix())
+    return sorted(names)
+
+
+def prepare_image(path: Path, file_name: str, *, with_thumbnail: bool) -> PreparedImage:
+    """Load an image and compute its metadata, EXIF and thumbnail."""
+    size = path.stat().st_size
+    try:
+        with Image.open(path) as image:
+            image.load()
+            exif = _exif(image)
+            rgb = image.convert("RGB")
+    except Exception:
+        return PreparedImage(file_name, {"sizeInBytes": size}, None, None, None)
+    thumbnail = _thumbnail(rgb) if with_thumbnail else None
+    return PreparedImage(
+        file_name,
+        {**_statistics(rgb), "sizeInBytes": size},
+        exif,
+        thumbnail,
+        thumbnail_name(file_name) if with_thumbnail else None,
+    )
+
+
+def _thumbnail(image: Image.Image) -> bytes:
+    copy = image.copy()
+    copy.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    copy.save(buffer, format="WEBP", quality=90)
+    return buffer.getvalue()
+
+
+def _statistics(image: Image.Image) -> dict[str, Any]:
+    raw = np.asarray(image, dtype=np.float64)
+    pixels = raw / 255.0
+    height, width, channels = pixels.shape
+    flat = pixels.reshape(-1, channels)
+    grey = np.asarray(image.convert("L"), dtype=np.float64)
+    laplacian = (
+        8 * grey[1:-1, 1:-1]
+        - grey[:-2, :-2]
+        - grey[:-2, 1:-1]
+        - grey[:-2, 2:]
+        - grey[1:-1, :-2]
+        - grey[1:-1, 2:]
+        - grey[2:, :-2]
+        - grey[2:, 1:-1]
+        - grey[2:, 2:]
+    )
+    raw_std = float(raw.std())
+    return {
+        "mean": flat.mean(axis=0).tolist(),
+        "std": flat.std(axis=0).tolist(),
+        "sumOfValues": flat.sum(axis=0).tolist(),
+        "sumOfSquares": (flat**2).sum(axis=0).tolist(),
+        "shape": [height, width, channels],
+        "snr": float(raw.mean() / raw_std) if raw_std else 0.0,
+        "sharpness": float(laplacian.std()) if laplacian.size else 0.0,
+    }
+
+
+def _exif(image: Image.Image) -> dict[str, Any] | None:
+    try:
+        raw = image.getexif()
+    except Exception:
+        return None
+    exif: dict[str, Any] = {}
+    for tag, value in raw.items():
+        name = ExifTags.TAGS.get(tag)
+        if name is not None:
+            exif[name] = None if name == "GPSInfo" else _exif_value(value)
+    return exif
+
+
+def _exif_value(value: Any) -> Any:
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return ""
+    if isinstance(value, (int, float, str)):
+        return value
+    if isinstance(value, tuple):
+        return [_exif_value(v) for v in value]
+    try:
+        return float(value)  # IFDRational
+    except (TypeError, ValueError):
+        return None
