@@ -20,7 +20,7 @@ def _reference() -> dict[str, tuple[str, list[tuple[str, object]]]]:
     for line in (HERE / "reference_operations.tsv").read_text().splitlines():
         if not line or line.startswith("#"):
             continue
-        source, owner, name, params = (line.split("\t") + [""])[:4]
+        source, owner, name, params = ([*line.split("\t"), ""])[:4]
         if source == "reference" and name in ops:
             continue
         parsed = []

@@ -1,0 +1,197 @@
+"""Every ApiWorkflowClient operation as an action named after it.
+
+Arguments come from the method's signature (``introspect``). What a YAML file
+cannot hold is adapted: a ``run`` is given as ``run_id``, a ``tag_data`` as
+``tag_name``, a file object as a path; progress-bar arguments are left out
+(the runner draws progress itself). Extras: ``if_exists: reuse | error`` on
+dataset creation, ``output:`` on operations that return data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from runner.actions.introspect import docstring_parts, parameters_schema
+from runner.actions.registry import Action
+from runner.client import ApiWorkflowClient, ComputeWorkerRunInfo
+
+HIDDEN_PARAMETERS = frozenset({"progress_bar", "verbose", "session"})
+EXTRA_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "create_dataset": ("dataset_id",),
+    "create_new_dataset_with_unique_name": ("dataset_id",),
+    "set_dataset_id_by_name": ("dataset_id",),
+    "schedule_compute_worker_run": ("scheduled_run_id",),
+    "register_compute_worker": ("worker_id",),
+    "create_compute_worker_config": ("config_id",),
+    "create_tag_from_filenames": ("tag_id",),
+    "upload_embeddings": ("embedding_id",),
+    "get_compute_worker_run_info": ("state", "message"),
+}
+OUTPUT_PARAMETER = {
+    "type": "string",
+    "description": "Runner extra: also write the result to this file (JSON, or text for text results).",
+}
+IF_EXISTS_PARAMETER = {
+    "enum": ["reuse", "error"],
+    "default": "error",
+    "description": "Runner extra: 'reuse' makes an existing dataset of this name current instead of failing.",
+}
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-ready copy of a client result."""
+    if isinstance(value, ComputeWorkerRunInfo):
+        return dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, Iterator)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "status_code"):
+        return {"status": value.status_code}
+    return value
+
+
+def client_state(client: Any) -> dict[str, Any]:
+    """What the client remembers between steps (recorded so --resume can restore it)."""
+    return {
+        "dataset_id": getattr(client, "_dataset_id", None),
+        "embedding_id": getattr(client, "embedding_id", None),
+    }
+
+
+def restore_client_state(client: Any, state: dict[str, Any]) -> None:
+    client._dataset_id = state.get("dataset_id")
+    client.embedding_id = state.get("embedding_id")
+
+
+def write_output(path: str, result: Any) -> None:
+    """Write a result to ``path``: text as is, anything else as JSON."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = result if isinstance(result, str) else json.dumps(result, indent=2, ensure_ascii=False)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+    tmp.replace(target)
+
+
+def _operation_names() -> list[str]:
+    names = []
+    for name, member in inspect.getmembers(ApiWorkflowClient):
+        if not name.startswith("_") and inspect.isfunction(member):
+            names.append(name)
+    return sorted(names)
+
+
+def _returns_data(method: Any) -> bool:
+    try:
+        hint = typing.get_type_hints(method).get("return")
+    except Exception:
+        return True
+    return hint is not type(None) and hint is not None
+
+
+def _schema(name: str, method: Any) -> dict[str, Any]:
+    schema = parameters_schema(method, skip=HIDDEN_PARAMETERS)
+    properties = schema["properties"]
+    required = schema["required"]
+    renames = {
+        "run": ("run_id", "Id of the run (DockerRunData is fetched for you)."),
+        "tag_data": ("tag_name", "Name of the tag."),
+    }
+    for old, (new, description) in renames.items():
+        if old in properties:
+            properties = {(new if k == old else k): v for k, v in properties.items()}
+            properties[new] = {"type": "string", "description": description}
+            required = [new if r == old else r for r in required]
+    if name == "upload_file_with_signed_url":
+        properties["file"] = {"type": "string", "description": "Path of the file to upload."}
+    if name == "upload_dataset":
+        properties["input"] = {"type": "string", "description": "Folder of images to upload."}
+    if name == "create_dataset":
+        properties["if_exists"] = IF_EXISTS_PARAMETER
+    if _returns_data(method):
+        properties["output"] = OUTPUT_PARAMETER
+    return {**schema, "properties": properties, "required": required}
+
+
+def _make_call(name: str) -> Any:
+    def call(client: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+        args = dict(arguments)
+        output = args.pop("output", None)
+        if (
+            "run_id" in args
+            and name != "get_compute_worker_run"
+            and "run_id" not in _parameter_names(name)
+        ):
+            args["run"] = client.get_compute_worker_run(args.pop("run_id"))
+        if "tag_name" in args and "tag_name" not in _parameter_names(name):
+            args["tag_data"] = client.get_tag_by_name(args.pop("tag_name"))
+        if_exists = args.pop("if_exists", "error") if name == "create_dataset" else "error"
+        if if_exists == "reuse" and client.dataset_name_exists(args["dataset_name"]):
+            client.set_dataset_id_by_name(args["dataset_name"])
+            return {"result": None, "dataset_id": client.dataset_id, "reused": True}
+        if name == "upload_file_with_signed_url":
+            with open(args["file"], "rb") as handle:
+                args["file"] = handle
+                result = getattr(client, name)(**args)
+        else:
+            result = getattr(client, name)(**args)
+        result = jsonable(result)
+        if output:
+            write_output(output, result)
+        return {"result": result, **_named_outputs(name, client, result)}
+
+    return call
+
+
+def _parameter_names(name: str) -> set[str]:
+    return set(inspect.signature(getattr(ApiWorkflowClient, name)).parameters)
+
+
+def _named_outputs(name: str, client: Any, result: Any) -> dict[str, Any]:
+    if name in ("create_dataset", "create_new_dataset_with_unique_name", "set_dataset_id_by_name"):
+        return {"dataset_id": client.dataset_id}
+    if name == "upload_embeddings":
+        return {"embedding_id": client.embedding_id}
+    if name == "create_tag_from_filenames":
+        return {"tag_id": result.get("id")}
+    if name == "get_compute_worker_run_info":
+        return {"state": result["state"], "message": result["message"]}
+    if name in EXTRA_OUTPUTS:
+        return {EXTRA_OUTPUTS[name][0]: result}
+    if name.startswith("export_") and isinstance(result, list):
+        return {"count": len(result)}
+    return {}
+
+
+def client_actions() -> list[Action]:
+    """One action per public ApiWorkflowClient method."""
+    actions = []
+    for name in _operation_names():
+        method = getattr(ApiWorkflowClient, name)
+        summary, _, _returns = docstring_parts(method)
+        outputs = (
+            "result",
+            *EXTRA_OUTPUTS.get(name, ()),
+            *(("count",) if name.startswith("export_") else ()),
+        )
+        actions.append(
+            Action(
+                name=name,
+                call=_make_call(name),
+                params_schema=_schema(name, method),
+                outputs=outputs,
+                doc=summary,
+                details=inspect.getdoc(method) or "",
+                extras=tuple(
+                    k for k in ("if_exists", "output") if k in _schema(name, method)["properties"]
+                ),
+            )
+        )
+    return actions

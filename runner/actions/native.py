@@ -1,0 +1,145 @@
+"""Runner-native actions: what a declarative file needs beyond the client's operations."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runner.actions.client_ops import jsonable
+from runner.actions.registry import Action
+from runner.errors import LightlyRunError
+
+
+class AssertionFailed(LightlyRunError):
+    """An ``assert`` step found its condition false."""
+
+
+def wait_compute_worker_run(client: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """Polls a scheduled run until it ends (starting fast, backing off to ``max_interval``)."""
+    scheduled_run_id = args["scheduled_run_id"]
+    interval = float(args.get("poll_interval", 0.25))
+    max_interval = float(args.get("max_interval", 1.0))
+    while True:
+        info = client.get_compute_worker_run_info(scheduled_run_id)
+        if info.in_end_state():
+            break
+        time.sleep(interval)
+        interval = min(interval * 1.5, max_interval)
+    outputs: dict[str, Any] = {
+        "state": info.state,
+        "message": info.message,
+        "succeeded": info.state == "COMPLETED",
+    }
+    outputs["run_id"] = None
+    outputs["tags"] = []
+    if info.state != "CANCELED_OR_NOT_EXISTING":
+        run = client.get_compute_worker_run_from_scheduled_run(scheduled_run_id)
+        outputs["run_id"] = run["id"]
+        outputs["tags"] = jsonable(client.get_compute_worker_run_tags(run["id"]))
+    outputs["result"] = {k: outputs[k] for k in ("run_id", "state", "message", "succeeded")}
+    return outputs
+
+
+def assert_action(client: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """Fails the step unless ``that`` is true."""
+    if not args["that"] or args["that"] in ("False", "false", "0", "None"):
+        raise AssertionFailed(args.get("message") or "assertion failed")
+    return {"result": True}
+
+
+def write_file(client: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """Writes ``content`` to ``path`` (text as is; other values as JSON or YAML)."""
+    path = Path(args["path"])
+    content = args["content"]
+    fmt = args.get("format") or ("text" if isinstance(content, str) else "json")
+    if fmt == "json":
+        text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+    elif fmt == "yaml":
+        text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
+    else:
+        text = str(content)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return {"result": str(path), "path": str(path), "content": text}
+
+
+def native_actions() -> list[Action]:
+    return [
+        Action(
+            name="wait_compute_worker_run",
+            call=wait_compute_worker_run,
+            params_schema={
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["scheduled_run_id"],
+                "properties": {
+                    "scheduled_run_id": {
+                        "type": "string",
+                        "description": "Id returned by schedule_compute_worker_run.",
+                    },
+                    "poll_interval": {
+                        "type": "number",
+                        "default": 0.25,
+                        "description": "First wait between polls, seconds.",
+                    },
+                    "max_interval": {
+                        "type": "number",
+                        "default": 1.0,
+                        "description": "Longest wait between polls, seconds (at most one request per this interval).",
+                    },
+                },
+            },
+            outputs=("result", "run_id", "state", "message", "succeeded", "tags"),
+            doc="Waits until a scheduled Lightly Worker run ends; outputs its run id, state, message, success and tags.",
+            kind="native",
+        ),
+        Action(
+            name="assert",
+            call=assert_action,
+            params_schema={
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["that"],
+                "properties": {
+                    "that": {
+                        "description": 'A condition, usually a template such as "{{ steps.wait.outputs.succeeded }}".'
+                    },
+                    "message": {
+                        "type": "string",
+                        "description": "The error when the condition is false.",
+                    },
+                },
+            },
+            doc="Fails the run with a message unless a condition holds.",
+            kind="native",
+        ),
+        Action(
+            name="write_file",
+            call=write_file,
+            params_schema={
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["path", "content"],
+                "properties": {
+                    "path": {
+                        "type": "string",
+                        "description": "File to write (folders are created).",
+                    },
+                    "content": {"description": "Text, or any value to write as JSON/YAML."},
+                    "format": {
+                        "enum": ["text", "json", "yaml"],
+                        "description": "How to write content.",
+                    },
+                },
+            },
+            outputs=("result", "path", "content"),
+            doc="Writes text or data to a file.",
+            kind="native",
+        ),
+    ]

@@ -1,0 +1,82 @@
+"""``validate``, ``schema`` and ``actions``: commands that never touch the network."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from runner.cli.catalog import load_catalog
+from runner.errors import EXIT_INVALID, EXIT_OK, UsageError
+
+
+def validate(args: argparse.Namespace) -> int:
+    """Check workflow files; print every problem as FILE:LINE:COL: message."""
+    from runner.workflow.loader import validate as validate_file
+
+    catalog = load_catalog()
+    problems = [d for path in args.files for d in validate_file(path, catalog)]
+    annotate = os.environ.get("GITHUB_ACTIONS") == "true"
+    for problem in problems:
+        print(problem, file=sys.stderr)
+        if annotate:
+            print(
+                f"::error file={problem.file},line={problem.line},col={problem.col}::{problem.message}"
+            )
+    if problems:
+        files = len({p.file for p in problems})
+        print(f"{len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"{len(args.files)} workflow file(s) valid", file=sys.stderr)
+    return EXIT_OK
+
+
+def schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of workflow files (or, with --catalog, the action catalog)."""
+    from runner.actions.registry import catalog
+    from runner.workflow.schema import build_workflow_schema
+
+    data = catalog() if args.catalog else build_workflow_schema(catalog())
+    print(json.dumps(data, indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def actions(args: argparse.Namespace) -> int:
+    """List the actions, or describe one."""
+    catalog = load_catalog()
+    if not args.name:
+        width = max(len(n) for n in catalog)
+        for name, spec in catalog.items():
+            print(f"{name:<{width}}  {spec.get('description', '')}")
+        return EXIT_OK
+    if args.name not in catalog:
+        from runner.workflow.diagnostics import did_you_mean
+
+        raise UsageError(f"unknown action '{args.name}'{did_you_mean(args.name, catalog)}")
+    _describe(args.name, catalog[args.name])
+    return EXIT_OK
+
+
+def _describe(name: str, spec: dict[str, Any]) -> None:
+    print(f"{name}: {spec.get('description', '')}\n")
+    parameters = spec["parameters"]
+    required = set(parameters.get("required", []))
+    print("arguments (with:):")
+    for arg, prop in parameters.get("properties", {}).items():
+        kind = _type_text(prop)
+        default = "required" if arg in required else f"default {json.dumps(prop.get('default'))}"
+        print(f"  {arg} ({kind}; {default})")
+        if prop.get("description"):
+            print(f"      {prop['description']}")
+    print("outputs: " + ", ".join(f"steps.<id>.outputs.{o}" for o in spec.get("outputs", [])))
+
+
+def _type_text(prop: dict[str, Any]) -> str:
+    if "enum" in prop:
+        return " | ".join(json.dumps(v) for v in prop["enum"])
+    if "anyOf" in prop:
+        return " or ".join(_type_text(p) for p in prop["anyOf"])
+    kind = prop.get("type", "any")
+    return " or ".join(kind) if isinstance(kind, list) else str(kind)

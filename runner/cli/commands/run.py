@@ -1,0 +1,184 @@
+"""``run`` (the default command) and ``plan``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runner.cli.catalog import load_catalog
+from runner.errors import EXIT_OK, UsageError
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, Any]:
+    from runner.engine.inputs import parse_assignments
+
+    given: dict[str, Any] = {}
+    if args.inputs_file:
+        try:
+            loaded = yaml.safe_load(Path(args.inputs_file).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise UsageError(f"cannot read --inputs-file {args.inputs_file}: {error}") from None
+        if not isinstance(loaded, dict):
+            raise UsageError(
+                f"--inputs-file {args.inputs_file} must hold a mapping of input names to values"
+            )
+        given.update(loaded)
+    given.update(parse_assignments(args.input or []))
+    return given
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a workflow file."""
+    from runner.actions.client_ops import client_state, restore_client_state
+    from runner.actions.registry import registry
+    from runner.client import ApiWorkflowClient
+    from runner.engine.events import ConsoleObserver, summary
+    from runner.engine.executor import Engine, exit_code
+    from runner.engine.inputs import resolve_inputs
+    from runner.engine.secrets import Masker
+    from runner.engine.state import StateStore
+    from runner.workflow.loader import load
+
+    workflow = load(args.workflow, load_catalog())
+    inputs = resolve_inputs(workflow.inputs, _inputs(args))
+    masker = Masker.from_environment()
+    store = StateStore(Path(args.state_dir))
+    if args.no_progress or not sys.stderr.isatty():
+        os.environ["LIGHTLY_RUN_NO_PROGRESS"] = "1"
+    with ExitStack() as stack:
+        store.lock()
+        stack.callback(store.unlock)
+        server_location, token = _backend(args, stack)
+        masker.add(token)
+        client = ApiWorkflowClient(token=token, server_location=server_location)
+        resume = None
+        if args.resume is not None:
+            resume = (
+                store.latest(args.workflow) if args.resume == "latest" else store.load(args.resume)
+            )
+        engine = Engine(
+            registry=registry(),
+            client=client,
+            store=store,
+            masker=masker,
+            observer=ConsoleObserver(masker),
+            client_state=client_state,
+            restore_client_state=restore_client_state,
+        )
+        state = engine.run(workflow, inputs, resume=resume)
+    result = summary(state, masker)
+    if args.output == "json":
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print(
+            masker.mask(
+                f"run {state.run_id}: {state.status} (state in {store.path(state.run_id)})"
+            ),
+            file=sys.stderr,
+        )
+    return exit_code(state)
+
+
+def _backend(args: argparse.Namespace, stack: ExitStack) -> tuple[str | None, str | None]:
+    """(server location, token): the embedded server for --local, else flags and environment."""
+    if args.local:
+        from runner.local.server import start_in_thread
+
+        server = start_in_thread(
+            data_dir=Path(args.data_dir or Path(args.state_dir) / "local"), workers=1
+        )
+        stack.callback(server.stop)
+        print(f"local Lightly server on {server.url} (data in {server.data_dir})", file=sys.stderr)
+        return server.url, server.token
+    token = os.environ.get("LIGHTLY_TOKEN")
+    if not token:
+        raise UsageError(
+            "no Lightly token: export LIGHTLY_TOKEN=<your token>, or use --local for the embedded server"
+        )
+    return args.server or os.environ.get("LIGHTLY_SERVER_LOCATION"), token
+
+
+def plan(args: argparse.Namespace) -> int:
+    """Show every call the workflow would make, with known values rendered; no request."""
+    from runner.engine.inputs import resolve_inputs
+    from runner.workflow import templates
+    from runner.workflow.loader import load
+
+    workflow = load(args.workflow, load_catalog())
+    inputs = resolve_inputs(workflow.inputs, _inputs(args))
+    context = {
+        "inputs": inputs,
+        "env": _Unknown("env"),
+        "secrets": _Unknown("secrets"),
+        "steps": {},
+        "run": _Unknown("run"),
+    }
+    for number, step in enumerate(workflow.steps, 1):
+        context["steps"][step.id] = _Unknown(f"steps.{step.id}")
+        print(f"{number}. {step.id}: {step.uses}" + (f"  # {step.name}" if step.name else ""))
+        if step.if_ is not None:
+            print(f"     if: {_show(_render(step.if_, context, templates))}")
+        if step.for_each is not None:
+            print(f"     for_each: {_show(_render(step.for_each, context, templates))}")
+        for key, value in step.with_.items():
+            print(f"     {key}: {_show(_render(value, context, templates))}")
+    return EXIT_OK
+
+
+def _show(value: Any) -> str:
+    """A rendered value for display: run-time unknowns as ``<path>``, data as JSON."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, _Unknown):
+            return str(v)
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        return v
+
+    shown = plain(value)
+    return shown if isinstance(shown, str) else json.dumps(shown, default=str)
+
+
+def _render(value: Any, context: dict[str, Any], templates: Any) -> Any:
+    try:
+        return templates.render(value, {**context, "item": _Unknown("item")})
+    except templates.TemplateError:
+        return value
+
+
+class _Unknown(dict):  # type: ignore[type-arg]
+    """A value only known at run time; renders as ``<path>``."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self._path = path
+
+    def __getattr__(self, name: str) -> _Unknown:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _Unknown(f"{self._path}.{name}")
+
+    def __getitem__(self, key: Any) -> _Unknown:
+        return _Unknown(
+            f"{self._path}[{key!r}]" if not isinstance(key, str) else f"{self._path}.{key}"
+        )
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def get(self, key: Any, default: Any = None) -> _Unknown:
+        return self[key]
+
+    def __str__(self) -> str:
+        return f"<{self._path}>"
+
+    __repr__ = __str__

@@ -1,0 +1,162 @@
+"""``lightly-run``: the command line. ``main(argv) -> exit code``; never a traceback.
+
+Exit codes: 0 success, 1 a step failed, 2 invalid workflow or usage, 130
+interrupted, 3 an unexpected error (its traceback goes to a log file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from runner import __version__
+from runner.errors import EXIT_INTERRUPTED, EXIT_INVALID, LightlyRunError, WorkflowInvalid
+
+Command = Callable[[argparse.Namespace], int]
+EXIT_UNEXPECTED = 3
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("workflow", help="workflow file")
+    parser.add_argument(
+        "-i", "--input", action="append", metavar="NAME=VALUE", help="set an input (repeatable)"
+    )
+    parser.add_argument("--inputs-file", metavar="FILE", help="YAML/JSON file of input values")
+    backend = parser.add_mutually_exclusive_group()
+    backend.add_argument(
+        "--server", metavar="URL", help="Lightly API URL (default: $LIGHTLY_SERVER_LOCATION)"
+    )
+    backend.add_argument(
+        "--local", action="store_true", help="run against the embedded local server"
+    )
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="data of the --local server (default: STATE_DIR/local)"
+    )
+    parser.add_argument(
+        "--resume", nargs="?", const="latest", metavar="RUN_ID", help="continue a failed run"
+    )
+    parser.add_argument(
+        "--state-dir", default=".lightly-run", metavar="DIR", help="where runs are recorded"
+    )
+    parser.add_argument(
+        "--output", choices=["text", "json"], default="text", help="summary format on stdout"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from runner.cli.commands import check, run, serve
+
+    parser = argparse.ArgumentParser(
+        prog="lightly-run",
+        description="GitOps for the Lightly data-curation platform: run YAML workflows. "
+        "`lightly-run WORKFLOW` is short for `lightly-run run WORKFLOW`.",
+    )
+    parser.add_argument("--version", action="version", version=f"lightly-run {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    table: list[tuple[str, str, Command, Callable[[argparse.ArgumentParser], None]]] = [
+        ("run", "run a workflow", run.run, _run_arguments),
+        (
+            "validate",
+            "check workflow files without the network",
+            check.validate,
+            lambda p: p.add_argument("files", nargs="+", metavar="FILE"),
+        ),
+        (
+            "plan",
+            "show the calls a workflow would make",
+            run.plan,
+            lambda p: (
+                p.add_argument("workflow"),
+                p.add_argument("-i", "--input", action="append", metavar="NAME=VALUE"),
+                p.add_argument("--inputs-file", metavar="FILE"),
+            ),
+        ),
+        (
+            "actions",
+            "list actions, or describe one",
+            check.actions,
+            lambda p: p.add_argument("name", nargs="?"),
+        ),
+        (
+            "schema",
+            "print the JSON Schema of workflow files",
+            check.schema,
+            lambda p: p.add_argument(
+                "--catalog", action="store_true", help="print the action catalog instead"
+            ),
+        ),
+        ("serve", "run the local Lightly server in the foreground", serve.serve, _serve_arguments),
+    ]
+    for name, help_text, command, add_arguments in table:
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        add_arguments(command_parser)
+        command_parser.set_defaults(handler=command)
+    return parser
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--data-dir", default=".lightly-run/local")
+    parser.add_argument(
+        "--token", help="the token clients must send (default: generated on first start)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="local compute workers (0: none)")
+
+
+COMMANDS = ("run", "validate", "plan", "actions", "schema", "serve")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the command, map every outcome to an exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+        argv.insert(0, "run")
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0) and EXIT_INVALID
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_INVALID
+    return _handle(args)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from runner.engine.secrets import Masker
+
+    masker = Masker.from_environment()
+    try:
+        return int(args.handler(args))
+    except WorkflowInvalid as error:
+        for diagnostic in error.diagnostics:
+            print(masker.mask(str(diagnostic)), file=sys.stderr)
+        return error.exit_code
+    except LightlyRunError as error:
+        print(masker.mask(f"error: {error}"), file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; the run's state is saved (resume with --resume)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        return _unexpected(error, masker)
+
+
+def _unexpected(error: Exception, masker: object) -> int:
+    from runner.engine.secrets import Masker
+
+    assert isinstance(masker, Masker)
+    log_dir = Path(tempfile.gettempdir()) / "lightly-run"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"crash-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    log.write_text(masker.mask("".join(traceback.format_exception(error))), encoding="utf-8")
+    print(masker.mask(f"error: {type(error).__name__}: {error}"), file=sys.stderr)
+    print(f"this is a bug in lightly-run; details in {log}", file=sys.stderr)
+    return EXIT_UNEXPECTED

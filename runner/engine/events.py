@@ -1,0 +1,73 @@
+"""What a run reports while it goes: the observer protocol and the console observer."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Protocol, TextIO
+
+from runner.engine.secrets import Masker
+
+
+class RunObserver(Protocol):
+    def step_started(self, step_id: str, title: str, uses: str) -> None: ...
+    def step_finished(
+        self, step_id: str, status: str, duration: float, error: str | None
+    ) -> None: ...
+    def message(self, text: str) -> None: ...
+
+
+class ConsoleObserver:
+    """A line per step start and finish, with durations; every line masked."""
+
+    def __init__(self, masker: Masker, stream: TextIO | None = None) -> None:
+        self.masker = masker
+        self.stream = stream or sys.stderr
+
+    def _print(self, text: str) -> None:
+        print(self.masker.mask(text), file=self.stream, flush=True)
+
+    def step_started(self, step_id: str, title: str, uses: str) -> None:
+        label = f"{step_id}: {title}" if title != step_id else step_id
+        self._print(f"▶ {label} ({uses})")
+
+    def step_finished(self, step_id: str, status: str, duration: float, error: str | None) -> None:
+        mark = {"succeeded": "✓", "skipped": "–", "reused": "↺"}.get(status, "✗")
+        detail = f": {error}" if error else ""
+        self._print(f"{mark} {step_id} {status} in {duration:.1f}s{detail}")
+
+    def message(self, text: str) -> None:
+        self._print(text)
+
+
+class SilentObserver:
+    def step_started(self, step_id: str, title: str, uses: str) -> None:
+        pass
+
+    def step_finished(self, step_id: str, status: str, duration: float, error: str | None) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        pass
+
+
+def summary(state: Any, masker: Masker) -> dict[str, Any]:
+    """A machine-readable, masked summary of a run."""
+    return masker.mask(
+        {
+            "run_id": state.run_id,
+            "workflow": state.workflow,
+            "status": state.status,
+            "steps": [
+                {
+                    "id": step_id,
+                    "status": record.status,
+                    "reused": record.reused,
+                    "duration": record.duration,
+                    "attempts": record.attempts,
+                    "error": record.error,
+                    "outputs": {k: v for k, v in record.outputs.items() if k != "result"},
+                }
+                for step_id, record in state.steps.items()
+            ],
+        }
+    )

@@ -1,0 +1,261 @@
+"""Running a workflow: if / for_each / render / dispatch / retry / timeout / record / resume."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.engine.events import RunObserver
+from runner.engine.secrets import Masker
+from runner.engine.state import RunState, StateStore, StepRecord, new_run_id
+from runner.errors import EXIT_OK, EXIT_STEP_FAILED, LightlyRunError, UsageError
+from runner.workflow import templates
+from runner.workflow.model import Step, Workflow
+
+#: errors that retrying cannot fix
+_NOT_RETRIED = (templates.TemplateError, UsageError)
+
+
+class StepTimeout(LightlyRunError):
+    """A step did not finish within its timeout."""
+
+
+@dataclass
+class Engine:
+    """Runs workflows against one client through the action registry."""
+
+    registry: Mapping[str, Any]
+    client: Any
+    store: StateStore
+    masker: Masker
+    observer: RunObserver
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    client_state: Callable[[Any], dict[str, Any]] = field(default=lambda client: {})
+    restore_client_state: Callable[[Any, dict[str, Any]], None] = field(
+        default=lambda client, state: None
+    )
+
+    def run(
+        self, workflow: Workflow, inputs: dict[str, Any], *, resume: RunState | None = None
+    ) -> RunState:
+        """Run (or resume) ``workflow``; returns the final, saved state. Ctrl-C saves and re-raises."""
+        state = self._start_state(workflow, inputs, resume)
+        context = self._context(workflow, inputs, state)
+        reusing = resume is not None
+        self.store.save(state)
+        try:
+            for step in workflow.steps:
+                previous = state.steps.get(step.id)
+                if (
+                    reusing
+                    and previous
+                    and previous.status in ("succeeded", "skipped")
+                    and previous.digest == workflow.step_digests.get(step.id)
+                ):
+                    previous.reused = True
+                    self._expose(context, step.id, previous)
+                    self.restore_client_state(self.client, state.client_state)
+                    self.observer.step_finished(step.id, "reused", 0.0, None)
+                    continue
+                reusing = False
+                record = self._run_step(step, workflow, context, state)
+                if record.status == "failed" and not step.continue_on_error:
+                    state.status = "failed"
+                    break
+            else:
+                state.status = "succeeded"
+        except KeyboardInterrupt:
+            state.status = "interrupted"
+            for record in state.steps.values():
+                if record.status == "running":
+                    record.status, record.finished_at, record.error = (
+                        "interrupted",
+                        self.clock(),
+                        "interrupted (Ctrl-C)",
+                    )
+            raise
+        finally:
+            state.finished_at = self.clock()
+            self.store.save(state)
+        return state
+
+    def _start_state(
+        self, workflow: Workflow, inputs: dict[str, Any], resume: RunState | None
+    ) -> RunState:
+        if resume is not None:
+            resume.status, resume.finished_at = "running", None
+            resume.inputs = self.masker.mask(inputs)
+            return resume
+        return RunState(
+            run_id=new_run_id(),
+            workflow=workflow.name,
+            workflow_path=workflow.path,
+            source_digest=workflow.source_digest,
+            started_at=self.clock(),
+            inputs=self.masker.mask(inputs),
+            steps={
+                s.id: StepRecord(digest=workflow.step_digests.get(s.id, "")) for s in workflow.steps
+            },
+        )
+
+    def _context(
+        self, workflow: Workflow, inputs: dict[str, Any], state: RunState
+    ) -> dict[str, Any]:
+        secret_names = {
+            ref[1]
+            for step in workflow.steps
+            for ref in templates.references([step.with_, step.if_, step.for_each])
+            if ref[0] == "secrets" and len(ref) > 1
+        }
+        missing = sorted(n for n in secret_names if n not in os.environ)
+        if missing:
+            raise UsageError(
+                f"secret(s) not set: {', '.join(missing)}; export them as environment variables"
+            )
+        secrets = {name: os.environ[name] for name in secret_names}
+        for value in secrets.values():
+            self.masker.add(value)
+        for name, spec in workflow.inputs.items():
+            if spec.secret:
+                self.masker.add(inputs.get(name))
+        return {
+            "inputs": inputs,
+            "env": dict(os.environ),
+            "secrets": secrets,
+            "steps": {},
+            "run": {
+                "id": state.run_id,
+                "workflow": workflow.name,
+                "started_at": state.started_at,
+                "workflow_dir": str(Path(workflow.path).resolve().parent),
+            },
+        }
+
+    @staticmethod
+    def _expose(context: dict[str, Any], step_id: str, record: StepRecord) -> None:
+        context["steps"][step_id] = {"outputs": record.outputs, "status": record.status}
+
+    def _run_step(
+        self, step: Step, workflow: Workflow, context: dict[str, Any], state: RunState
+    ) -> StepRecord:
+        record = StepRecord(
+            digest=workflow.step_digests.get(step.id, ""), status="running", started_at=self.clock()
+        )
+        state.steps[step.id] = record
+        self.store.save(state)
+        self.observer.step_started(step.id, step.title, step.uses)
+        try:
+            if step.if_ is not None and not _truthy(templates.render(step.if_, context)):
+                record.status = "skipped"
+            else:
+                record.outputs = self.masker.mask(self._execute(step, context, record))
+                record.status = "succeeded"
+                state.client_state = self.client_state(self.client)
+        except KeyboardInterrupt:
+            raise
+        except Exception as error:
+            record.status = "failed"
+            record.error = self.masker.mask(_describe(error))
+        record.finished_at = self.clock()
+        self._expose(context, step.id, record)
+        self.store.save(state)
+        self.observer.step_finished(step.id, record.status, record.duration or 0.0, record.error)
+        return record
+
+    def _execute(self, step: Step, context: dict[str, Any], record: StepRecord) -> dict[str, Any]:
+        action = self.registry[step.uses]
+        if step.for_each is None:
+            return self._with_retry(
+                step, action, templates.render(dict(step.with_), context), record
+            )
+        items = templates.render(step.for_each, context)
+        if not isinstance(items, list):
+            raise UsageError(
+                f"for_each of step '{step.id}' must give a list, got {type(items).__name__}"
+            )
+        results = []
+        for item in items:
+            arguments = templates.render(dict(step.with_), {**context, "item": item})
+            results.append(self._with_retry(step, action, arguments, record))
+        return {"result": [r.get("result") for r in results], "items": results}
+
+    def _with_retry(
+        self, step: Step, action: Any, arguments: dict[str, Any], record: StepRecord
+    ) -> dict[str, Any]:
+        policy = step.retry
+        for attempt in range(1, max(1, policy.attempts) + 1):
+            record.attempts += 1
+            try:
+                return self._call(step, action, arguments)
+            except _NOT_RETRIED:
+                raise
+            except Exception as error:
+                if attempt >= policy.attempts or not _retryable(error, policy.on):
+                    raise
+                delay = min(policy.backoff.seconds * 2 ** (attempt - 1), policy.max_backoff.seconds)
+                self.observer.message(
+                    f"  {step.id}: attempt {attempt} failed ({_describe(error)}); retrying in {delay:.1f}s"
+                )
+                self.sleep(delay * random.uniform(0.9, 1.1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call(self, step: Step, action: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+        if step.timeout is None:
+            return dict(action.call(self.client, arguments))
+        outcome: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                outcome["value"] = action.call(self.client, arguments)
+            except BaseException as error:
+                outcome["error"] = error
+
+        worker = threading.Thread(target=target, name=f"step-{step.id}", daemon=True)
+        worker.start()
+        worker.join(step.timeout.seconds)
+        if worker.is_alive():
+            raise StepTimeout(f"step '{step.id}' did not finish within {step.timeout}")
+        if "error" in outcome:
+            raise outcome["error"]
+        return dict(outcome["value"])
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "false", "0", "no", "none", "null")
+    return bool(value)
+
+
+def _retryable(error: Exception, kinds: tuple[str, ...]) -> bool:
+    if not kinds or "any" in kinds:
+        return True
+    status = getattr(error, "status", None)
+    name = type(error).__name__.lower()
+    for kind in kinds:
+        if kind == "timeout" and ("timeout" in name):
+            return True
+        if kind == "connection" and ("transport" in name or "connection" in name):
+            return True
+        if kind == "http" and status is not None:
+            return True
+        if status is not None and (
+            kind == str(status) or (kind.endswith("xx") and str(status)[0] == kind[0])
+        ):
+            return True
+    return False
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text if isinstance(error, LightlyRunError) else f"{type(error).__name__}: {text}"
+
+
+def exit_code(state: RunState) -> int:
+    return EXIT_OK if state.status == "succeeded" else EXIT_STEP_FAILED

@@ -1,0 +1,86 @@
+"""Workflow inputs from ``-i NAME=VALUE`` and ``--inputs-file``, typed and checked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from runner.errors import UsageError
+from runner.workflow.model import InputSpec
+
+
+def _coerce(spec: InputSpec, value: Any) -> Any:
+    if not isinstance(value, str) or spec.type == "string":
+        return value
+    try:
+        if spec.type == "integer":
+            return int(value)
+        if spec.type == "number":
+            return float(value)
+        if spec.type == "boolean":
+            lowered = value.strip().lower()
+            if lowered in ("true", "yes", "1", "on"):
+                return True
+            if lowered in ("false", "no", "0", "off"):
+                return False
+            raise ValueError(value)
+        return json.loads(value) if value.strip()[:1] in "[{" else yaml.safe_load(value)
+    except (ValueError, yaml.YAMLError):
+        raise UsageError(f"input '{spec.name}' must be a {spec.type}, got {value!r}") from None
+
+
+_TYPES: dict[str, Any] = {
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+}
+
+
+def resolve_inputs(specs: Mapping[str, InputSpec], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed input values: given ones coerced and checked, defaults for the rest.
+
+    Raises:
+        UsageError: For unknown or missing inputs and values of the wrong type or range.
+    """
+    unknown = sorted(set(given) - set(specs))
+    if unknown:
+        known = ", ".join(sorted(specs)) or "none"
+        raise UsageError(f"unknown input(s) {', '.join(unknown)}; this workflow takes: {known}")
+    values: dict[str, Any] = {}
+    for name, spec in specs.items():
+        if name in given:
+            value = _coerce(spec, given[name])
+        elif spec.has_default:
+            value = spec.default
+        else:
+            raise UsageError(f"input '{name}' is required: pass -i {name}=VALUE")
+        expected = _TYPES[spec.type]
+        if not isinstance(value, expected) or (
+            isinstance(value, bool) and spec.type in ("integer", "number")
+        ):
+            raise UsageError(f"input '{name}' must be a {spec.type}, got {value!r}")
+        if spec.enum is not None and value not in spec.enum:
+            raise UsageError(f"input '{name}' must be one of {list(spec.enum)}, got {value!r}")
+        if spec.minimum is not None and value < spec.minimum:
+            raise UsageError(f"input '{name}' must be at least {spec.minimum}, got {value!r}")
+        if spec.maximum is not None and value > spec.maximum:
+            raise UsageError(f"input '{name}' must be at most {spec.maximum}, got {value!r}")
+        values[name] = value
+    return values
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """``["a=1", "b=x=y"]`` → ``{"a": "1", "b": "x=y"}``."""
+    result = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"-i expects NAME=VALUE, got {pair!r}")
+        result[name.strip()] = value
+    return result

@@ -1,0 +1,303 @@
+"""Semantic checks of a parsed workflow: actions, arguments, references, durations."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from runner.workflow import templates
+from runner.workflow.diagnostics import Diagnostic, did_you_mean
+from runner.workflow.durations import parse_duration
+from runner.workflow.model import ActionCatalog
+from runner.workflow.schema import action_with_schema, core_schema
+from runner.workflow.source import Path, Source
+
+CONTEXT_ROOTS = ("inputs", "steps", "secrets", "env", "run", "item")
+
+
+@functools.lru_cache(maxsize=1)
+def _core_validator() -> Draft202012Validator:
+    return Draft202012Validator(core_schema())
+
+
+@functools.lru_cache(maxsize=64)
+def _with_validator(catalog_key: str, spec_json: str) -> Draft202012Validator:
+    return Draft202012Validator(action_with_schema(json.loads(spec_json)))
+
+
+def _describe(path: Path, data: Any) -> str:
+    """A human name for the node at ``path``: "step 'run'", "inputs.n", "defaults"…"""
+    if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
+        steps = data.get("steps") if isinstance(data, dict) else None
+        step = steps[path[1]] if isinstance(steps, list) and path[1] < len(steps) else None
+        label = (
+            f"step '{step['id']}'"
+            if isinstance(step, dict) and "id" in step
+            else f"step {path[1] + 1}"
+        )
+        rest = ".".join(str(p) for p in path[2:])
+        return f"{label}{' ' + rest if rest else ''}"
+    return ".".join(str(p) for p in path) or "the workflow"
+
+
+def schema_diagnostics(
+    source: Source, validator: Draft202012Validator, instance: Any, base: Path
+) -> Iterator[Diagnostic]:
+    """Turn jsonschema errors into located, readable diagnostics."""
+    for error in validator.iter_errors(instance):
+        yield from _error_diagnostics(source, error, base)
+
+
+def _error_diagnostics(source: Source, error: ValidationError, base: Path) -> Iterator[Diagnostic]:
+    path = (*base, *error.absolute_path)
+    where = _describe(path, source.data)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = error.schema.get("properties", {})
+        for key in error.instance:
+            if key not in allowed:
+                yield source.at(
+                    (*path, key),
+                    f"unknown key '{key}' in {where}{did_you_mean(key, allowed)}",
+                    key=True,
+                )
+    elif error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        yield source.at(path, f"{where}: missing required key '{missing}'")
+    elif error.validator == "anyOf":
+        best = min(error.context or [error], key=lambda e: len(list(e.absolute_path)))
+        if best is error:
+            yield source.at(path, f"{where}: {error.message}")
+        else:
+            yield from _error_diagnostics(source, best, path)
+    elif error.validator == "enum":
+        options = ", ".join(repr(v) for v in error.validator_value)
+        hint = did_you_mean(str(error.instance), [str(v) for v in error.validator_value])
+        yield source.at(path, f"{where}: {error.instance!r} is not one of {options}{hint}")
+    elif error.validator == "type":
+        yield source.at(
+            path,
+            f"{where}: expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}",
+        )
+    elif error.validator == "const" and path == ("version",):
+        yield source.at(
+            path, f"unsupported workflow version {error.instance!r}: only version 1 exists"
+        )
+    elif error.validator == "pattern" and path and path[-1] == "id":
+        yield source.at(
+            path,
+            f"invalid step id {error.instance!r}: use letters, digits, '_' and '-', starting with a letter",
+        )
+    elif (
+        error.validator == "pattern" and path and path[-1] in ("timeout", "backoff", "max_backoff")
+    ):
+        yield source.at(
+            path,
+            f"{where}: invalid duration {error.instance!r}: write e.g. 30s, 10m, 6h, 1h30m or 500ms",
+        )
+    else:
+        yield source.at(path, f"{where}: {error.message}")
+
+
+def check_structure(source: Source) -> list[Diagnostic]:
+    return list(schema_diagnostics(source, _core_validator(), source.data, ()))
+
+
+def check_inputs(source: Source) -> list[Diagnostic]:
+    problems = []
+    kinds = {
+        "string": str,
+        "integer": int,
+        "number": (int, float),
+        "boolean": bool,
+        "array": list,
+        "object": dict,
+    }
+    for name, spec in (source.data.get("inputs") or {}).items():
+        if isinstance(spec, dict) and "default" in spec and spec.get("type") in kinds:
+            default = spec["default"]
+            expected = kinds[spec["type"]]
+            wrong_bool = isinstance(default, bool) and spec["type"] in ("integer", "number")
+            if not isinstance(default, expected) or wrong_bool:
+                problems.append(
+                    source.at(
+                        ("inputs", name, "default"),
+                        f"default of input '{name}' is not a {spec['type']}: {default!r}",
+                    )
+                )
+    return problems
+
+
+def check_steps(source: Source, catalog: ActionCatalog) -> list[Diagnostic]:
+    """Ids, actions, arguments, durations and template references of every step."""
+    data = source.data
+    inputs = (
+        set((data.get("inputs") or {}).keys()) if isinstance(data.get("inputs"), dict) else set()
+    )
+    steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+    problems: list[Diagnostic] = []
+    seen: dict[str, int] = {}
+    uses_of: dict[str, str] = {}
+    for index, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        path: Path = ("steps", index)
+        step_id = step.get("id")
+        if isinstance(step_id, str):
+            if step_id in seen:
+                problems.append(
+                    source.at(
+                        (*path, "id"),
+                        f"duplicate step id '{step_id}' (first used by step {seen[step_id] + 1})",
+                    )
+                )
+            seen.setdefault(step_id, index)
+        problems.extend(_check_action(source, catalog, step, path))
+        problems.extend(_check_timing(source, step, path))
+        problems.extend(_check_references(source, catalog, step, path, inputs, seen, uses_of))
+        if isinstance(step_id, str) and isinstance(step.get("uses"), str):
+            uses_of[step_id] = step["uses"]
+    for key in ("timeout",):
+        if isinstance(data.get("defaults"), dict) and key in data["defaults"]:
+            problems.extend(_duration(source, ("defaults", key), data["defaults"][key]))
+    return problems
+
+
+def _check_action(
+    source: Source, catalog: ActionCatalog, step: dict[str, Any], path: Path
+) -> list[Diagnostic]:
+    uses = step.get("uses")
+    if not isinstance(uses, str):
+        return []
+    if uses not in catalog:
+        return [source.at((*path, "uses"), f"unknown action '{uses}'{did_you_mean(uses, catalog)}")]
+    arguments = step.get("with", {})
+    if not isinstance(arguments, dict):
+        return []
+    validator = _with_validator(uses, json.dumps(catalog[uses], sort_keys=True, default=str))
+    problems = list(schema_diagnostics(source, validator, arguments, (*path, "with")))
+    if "with" not in step and validator.schema.get("required"):
+        missing = ", ".join(f"'{r}'" for r in validator.schema["required"])
+        problems = [
+            source.at(
+                (*path, "uses"),
+                f"{_describe(path, source.data)}: action '{uses}' needs {missing} in 'with'",
+            )
+        ]
+    return problems
+
+
+def _duration(source: Source, path: Path, value: Any) -> list[Diagnostic]:
+    try:
+        duration = parse_duration(value)
+    except ValueError as error:
+        return [source.at(path, f"{_describe(path, source.data)}: {error}")]
+    if path[-1] == "timeout" and duration.seconds <= 0:
+        return [source.at(path, f"{_describe(path, source.data)}: timeout must be longer than 0")]
+    return []
+
+
+def _check_timing(source: Source, step: dict[str, Any], path: Path) -> list[Diagnostic]:
+    problems = []
+    if "timeout" in step:
+        problems.extend(_duration(source, (*path, "timeout"), step["timeout"]))
+    retry = step.get("retry")
+    if isinstance(retry, dict):
+        for key in ("backoff", "max_backoff"):
+            if key in retry:
+                problems.extend(_duration(source, (*path, "retry", key), retry[key]))
+    return problems
+
+
+def _check_references(
+    source: Source,
+    catalog: ActionCatalog,
+    step: dict[str, Any],
+    path: Path,
+    inputs: set[str],
+    earlier: dict[str, int],
+    uses_of: dict[str, str],
+) -> list[Diagnostic]:
+    problems = []
+    own_id = step.get("id")
+    for key in ("with", "if", "for_each"):
+        if key not in step:
+            continue
+        problems.extend(_template_syntax(source, step[key], (*path, key)))
+        for ref in templates.references(step[key]):
+            message = _reference_problem(
+                ref,
+                catalog,
+                inputs,
+                earlier,
+                uses_of,
+                own_id,
+                "for_each" in step and key != "for_each",
+            )
+            if message:
+                problems.append(
+                    source.at(_first_path_with(source, step[key], (*path, key), ref), message)
+                )
+    return problems
+
+
+def _template_syntax(source: Source, value: Any, path: Path) -> Iterator[Diagnostic]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _template_syntax(source, v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _template_syntax(source, v, (*path, i))
+    elif templates.is_template(value):
+        error = templates.syntax_error(value)
+        if error:
+            yield source.at(path, f"template syntax error: {error[0]}")
+
+
+def _first_path_with(source: Source, value: Any, path: Path, ref: tuple[str, ...]) -> Path:
+    """The path of the first string inside ``value`` that contains ``ref``."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if ref in templates.references(v):
+                return _first_path_with(source, v, (*path, k), ref)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if ref in templates.references(v):
+                return _first_path_with(source, v, (*path, i), ref)
+    return path
+
+
+def _reference_problem(
+    ref: tuple[str, ...],
+    catalog: ActionCatalog,
+    inputs: set[str],
+    earlier: dict[str, int],
+    uses_of: dict[str, str],
+    own_id: Any,
+    in_for_each: bool,
+) -> str | None:
+    root = ref[0]
+    if root not in CONTEXT_ROOTS:
+        return f"unknown name '{root}' in template{did_you_mean(root, CONTEXT_ROOTS)}"
+    if root == "item" and not in_for_each:
+        return "'item' is only defined inside a step with for_each"
+    if root == "inputs" and len(ref) > 1 and ref[1] not in inputs:
+        return f"unknown input '{ref[1]}'{did_you_mean(ref[1], inputs)}"
+    if root != "steps" or len(ref) < 2:
+        return None
+    target = ref[1]
+    if target == own_id:
+        return f"step '{target}' refers to its own outputs"
+    if target not in earlier:
+        return f"reference to step '{target}', which does not exist or comes later{did_you_mean(target, earlier)}"
+    if len(ref) >= 3 and ref[2] not in ("outputs", "status"):
+        return f"steps.{target}.{ref[2]}: a step has 'outputs' and 'status'"
+    if len(ref) >= 4 and ref[2] == "outputs" and target in uses_of:
+        declared = [*catalog.get(uses_of[target], {}).get("outputs", []), "result"]
+        if ref[3] not in declared:
+            return f"step '{target}' ({uses_of[target]}) has no output '{ref[3]}'{did_you_mean(ref[3], declared)}"
+    return None

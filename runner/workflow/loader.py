@@ -1,0 +1,143 @@
+"""Load a workflow file: every problem as a located diagnostic, or a frozen ``Workflow``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from runner.errors import WorkflowInvalid
+from runner.workflow.checks import check_inputs, check_steps, check_structure
+from runner.workflow.diagnostics import Diagnostic, sort_unique
+from runner.workflow.durations import parse_duration
+from runner.workflow.model import (
+    ActionCatalog,
+    Duration,
+    InputSpec,
+    Location,
+    RetryPolicy,
+    Step,
+    Workflow,
+)
+from runner.workflow.source import Source, parse
+
+
+def validate_text(
+    text: str, catalog: ActionCatalog, filename: str = "<string>"
+) -> list[Diagnostic]:
+    """All problems of a workflow given as text, sorted by position."""
+    return _analyse(text, catalog, filename)[1]
+
+
+def _analyse(text: str, catalog: ActionCatalog, filename: str) -> tuple[Source, list[Diagnostic]]:
+    source = parse(text, filename)
+    problems = list(source.diagnostics)
+    if source.data is not None and not isinstance(source.data, dict):
+        problems.append(
+            Diagnostic(filename, 1, 1, "a workflow must be a mapping with version, name and steps")
+        )
+    elif isinstance(source.data, dict):
+        problems.extend(check_structure(source))
+        problems.extend(check_inputs(source))
+        problems.extend(check_steps(source, catalog))
+    return source, sort_unique(problems)
+
+
+def _read(path: str | Path) -> tuple[str | None, list[Diagnostic]]:
+    try:
+        return Path(path).read_text(encoding="utf-8"), []
+    except FileNotFoundError:
+        return None, [Diagnostic(str(path), 1, 1, "no such file")]
+    except (OSError, UnicodeDecodeError) as error:
+        return None, [Diagnostic(str(path), 1, 1, f"cannot read the file: {error}")]
+
+
+def validate(path: str | Path, catalog: ActionCatalog) -> list[Diagnostic]:
+    """All problems of a workflow file; never raises for a user's mistake."""
+    text, problems = _read(path)
+    return problems if text is None else validate_text(text, catalog, str(path))
+
+
+def load(path: str | Path, catalog: ActionCatalog) -> Workflow:
+    """The validated workflow of a file.
+
+    Raises:
+        WorkflowInvalid: With every problem found.
+    """
+    text, problems = _read(path)
+    if text is None:
+        raise WorkflowInvalid(problems)
+    source, problems = _analyse(text, catalog, str(path))
+    if problems:
+        raise WorkflowInvalid(problems)
+    return _build(source, text)
+
+
+def _retry(spec: Any, fallback: RetryPolicy) -> RetryPolicy:
+    if not isinstance(spec, dict):
+        return fallback
+    return RetryPolicy(
+        attempts=int(spec.get("attempts", fallback.attempts)),
+        backoff=parse_duration(spec["backoff"]) if "backoff" in spec else fallback.backoff,
+        max_backoff=parse_duration(spec["max_backoff"])
+        if "max_backoff" in spec
+        else fallback.max_backoff,
+        on=tuple(spec.get("on", fallback.on)),
+    )
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _build(source: Source, text: str) -> Workflow:
+    data = source.data
+    defaults = data.get("defaults") or {}
+    default_retry = _retry(defaults.get("retry"), RetryPolicy())
+    default_timeout: Duration | None = (
+        parse_duration(defaults["timeout"]) if "timeout" in defaults else None
+    )
+    steps = []
+    for index, raw in enumerate(data["steps"]):
+        line, col = source.values.get(("steps", index), (1, 1))
+        steps.append(
+            Step(
+                id=raw["id"],
+                uses=raw["uses"],
+                with_=raw.get("with") or {},
+                name=raw.get("name"),
+                if_=raw.get("if"),
+                for_each=raw.get("for_each"),
+                retry=_retry(raw.get("retry"), default_retry),
+                timeout=parse_duration(raw["timeout"]) if "timeout" in raw else default_timeout,
+                continue_on_error=bool(raw.get("continue_on_error", False)),
+                location=Location(source.file, line, col),
+            )
+        )
+    inputs = {
+        name: InputSpec(
+            name=name,
+            type=spec["type"],
+            default=spec.get("default"),
+            has_default="default" in spec,
+            description=spec.get("description", ""),
+            enum=tuple(spec["enum"]) if "enum" in spec else None,
+            minimum=spec.get("minimum"),
+            maximum=spec.get("maximum"),
+            secret=bool(spec.get("secret", False)),
+        )
+        for name, spec in (data.get("inputs") or {}).items()
+    }
+    return Workflow(
+        version=data["version"],
+        name=data["name"],
+        steps=tuple(steps),
+        path=source.file,
+        description=data.get("description", ""),
+        inputs=inputs,
+        defaults_retry=default_retry,
+        defaults_timeout=default_timeout,
+        source_digest=hashlib.sha256(text.encode()).hexdigest(),
+        step_digests={raw["id"]: _digest(raw) for raw in data["steps"]},
+    )

@@ -1,0 +1,101 @@
+"""YAML source → data plus the line:col of every node, in one walk.
+
+``yaml.compose`` keeps every node's start mark and, unlike ``yaml.safe_load``,
+keeps duplicate mapping keys, so one walk yields the data, a location index
+``{path: (line, col)}`` (1-based) for values and for keys, and diagnostics for
+syntax errors and duplicate keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from runner.workflow.diagnostics import Diagnostic
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class Source:
+    """A parsed file: its data and where each part of it was written."""
+
+    file: str
+    data: Any = None
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def at(self, path: Path, message: str, *, key: bool = False) -> Diagnostic:
+        """A diagnostic at ``path`` (its key if ``key``), falling back to the nearest parent."""
+        index = self.keys if key else self.values
+        probe = path
+        while probe not in index and probe:
+            probe = probe[:-1]
+            index = self.values
+        line, col = index.get(probe, (1, 1))
+        return Diagnostic(self.file, line, col, message, tuple(path))
+
+
+class _Walker:
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def walk(self, node: yaml.Node, path: Path) -> Any:
+        self.source.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.walk(child, (*path, i)) for i, child in enumerate(node.value)]
+        return self.constructor.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.constructor.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) or key is None:
+                key = str(key)
+            if key in result:
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                self.source.diagnostics.append(
+                    Diagnostic(self.source.file, line, col, f"duplicate key '{key}'", (*path, key))
+                )
+                continue
+            self.source.keys[(*path, key)] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
+            result[key] = self.walk(value_node, (*path, key))
+        return result
+
+
+def parse(text: str, file: str) -> Source:
+    """Parse YAML text; problems end up in ``Source.diagnostics``, never raised."""
+    source = Source(file)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = error.problem or "invalid YAML"
+        context = f" ({error.context})" if error.context else ""
+        source.diagnostics.append(
+            Diagnostic(file, line, col, f"YAML syntax error: {problem}{context}")
+        )
+        return source
+    except yaml.YAMLError as error:
+        source.diagnostics.append(Diagnostic(file, 1, 1, f"YAML error: {error}"))
+        return source
+    if node is None:
+        source.diagnostics.append(Diagnostic(file, 1, 1, "the file is empty"))
+        return source
+    try:
+        source.data = _Walker(source).walk(node, ())
+    except yaml.constructor.ConstructorError as error:
+        mark = error.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        source.diagnostics.append(Diagnostic(file, line, col, f"YAML error: {error.problem}"))
+    return source

@@ -1,0 +1,150 @@
+"""Jinja2 templates in step inputs: sandboxed, strict, native types for whole expressions.
+
+A string that is exactly one ``{{ expr }}`` evaluates to the expression's value
+with its type (``"{{ inputs.n }}"`` stays an int); any other string renders to
+text. Undefined names and sandbox violations raise ``TemplateError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from runner.errors import LightlyRunError
+
+_WHOLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
+#: names a template may use without them being context variables
+JINJA_GLOBALS = frozenset(
+    {"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop", "true", "false", "none"}
+)
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+class TemplateError(LightlyRunError):
+    """A template could not be rendered."""
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _whole_expression(text: str) -> str | None:
+    match = _WHOLE.match(text)
+    if match is None:
+        return None
+    expr = match.group("expr")
+    return None if "{{" in expr or "}}" in expr or "{%" in text else expr
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled_expression(expr: str) -> Any:
+    return _ENV.compile_expression(expr, undefined_to_none=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled_template(text: str) -> Any:
+    return _ENV.from_string(text)
+
+
+def render(value: Any, context: Mapping[str, Any]) -> Any:
+    """Render every template string inside ``value`` (dicts and lists recursively)."""
+    if isinstance(value, dict):
+        return {k: render(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render(v, context) for v in value]
+    if not is_template(value):
+        return value
+    try:
+        expr = _whole_expression(value)
+        if expr is not None:
+            result = _compiled_expression(expr.strip())(**context)
+            if isinstance(result, Undefined):
+                result._fail_with_undefined_error()
+            return result
+        return _compiled_template(value).render(**context)
+    except SecurityError as error:
+        raise TemplateError(f"unsafe template {value.strip()!r}: {error}") from None
+    except UndefinedError as error:
+        raise TemplateError(f"in {value.strip()!r}: {_undefined_message(error)}") from None
+    except TemplateSyntaxError as error:
+        raise TemplateError(
+            f"template syntax error in {value.strip()!r}: {error.message}"
+        ) from None
+    except (TypeError, ValueError, ArithmeticError, LookupError) as error:
+        raise TemplateError(f"in {value.strip()!r}: {error}") from None
+
+
+def _undefined_message(error: UndefinedError) -> str:
+    message = str(error.message or error)
+    return message.replace("'dict object'", "the mapping").replace("'list object'", "the list")
+
+
+def syntax_error(text: str) -> tuple[str, int] | None:
+    """(message, line within the text) of a template syntax error, or None."""
+    try:
+        _ENV.parse(text)
+    except TemplateSyntaxError as error:
+        return error.message or "invalid template", error.lineno or 1
+    return None
+
+
+def references(value: Any) -> list[tuple[str, ...]]:
+    """Every name chain (``steps.x.outputs.y`` → ("steps","x","outputs","y")) the templates read."""
+    found: list[tuple[str, ...]] = []
+    if isinstance(value, dict):
+        for v in value.values():
+            found.extend(references(v))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(references(v))
+    elif is_template(value):
+        with contextlib.suppress(TemplateSyntaxError):
+            found.extend(_template_references(value))
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _template_references(text: str) -> tuple[tuple[str, ...], ...]:
+    tree = _ENV.parse(text)
+    local = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    chains: list[tuple[str, ...]] = []
+    _collect(tree, chains)
+    return tuple(c for c in chains if c[0] not in local and c[0] not in JINJA_GLOBALS)
+
+
+def _chain(node: nodes.Node) -> tuple[str, ...] | None:
+    if isinstance(node, nodes.Name):
+        return (node.name,)
+    if isinstance(node, nodes.Getattr):
+        inner = _chain(node.node)
+        return None if inner is None else (*inner, node.attr)
+    if isinstance(node, nodes.Getitem):
+        inner = _chain(node.node)
+        if inner is None:
+            return None
+        if isinstance(node.arg, nodes.Const):
+            return (*inner, str(node.arg.value))
+        return inner
+    return None
+
+
+def _collect(node: nodes.Node, out: list[tuple[str, ...]]) -> None:
+    if (
+        isinstance(node, (nodes.Name, nodes.Getattr, nodes.Getitem))
+        and getattr(node, "ctx", "load") == "load"
+    ):
+        chain = _chain(node)
+        if chain is not None:
+            out.append(chain)
+            if isinstance(node, nodes.Getitem):
+                _collect(node.arg, out)
+            return
+    for child in node.iter_child_nodes():
+        _collect(child, out)
