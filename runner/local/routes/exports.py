@@ -1,0 +1,104 @@
+"""Exports of a tag's samples to labeling tools (rows in sample order, offset-paginated)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, make_response
+
+from runner.local import bitmask
+from runner.local.access import require_dataset
+from runner.local.app import get_store
+from runner.local.errors import bad_request
+from runner.local.routes._input import paginate, query_int, query_str
+from runner.local.routes.datasources import active_datasource
+from runner.local.routes.samples import read_url
+from runner.local.routes.tags import find_tag
+
+bp = Blueprint("exports", __name__)
+T = "/v1/datasets/<dataset_id>/tags/<tag_id>/export"
+FILE_NAME_FORMATS = ("NAME", "REDIRECTED_READ_URL", "DATASOURCE_FULL")
+
+
+def _tag_samples(dataset_id: str, tag_id: str) -> list[dict[str, Any]]:
+    """The SampleData of the tag's samples, in sample order (one query, linear in size)."""
+    require_dataset(dataset_id)
+    tag = find_tag(dataset_id, tag_id)
+    wanted = bitmask.positions(bitmask.parse(tag["bitMaskData"]))
+    rows = get_store().db.execute(
+        "SELECT idx, data FROM samples WHERE dataset_id=? ORDER BY idx", (dataset_id,)
+    )
+    selected = set(wanted.tolist())
+    return [json.loads(r["data"]) for r in rows if r["idx"] in selected]
+
+
+def _url(dataset_id: str, sample: dict[str, Any]) -> str:
+    expires = query_int("expiresIn", None, minimum=1)
+    return read_url(dataset_id, sample, "full", expires_in=expires)
+
+
+@bp.get(f"{T}/LabelStudio/tasks")
+def label_studio(dataset_id: str, tag_id: str) -> Response:
+    page = paginate(list(enumerate(_tag_samples(dataset_id, tag_id))))
+    return jsonify(
+        [
+            {"id": i, "data": {"image": _url(dataset_id, s), "lightlyFileName": s["fileName"]}}
+            for i, s in page
+        ]
+    )
+
+
+@bp.get(f"{T}/LabelBox/datarows")
+def label_box(dataset_id: str, tag_id: str) -> Response:
+    page = paginate(_tag_samples(dataset_id, tag_id))
+    return jsonify([{"externalId": s["fileName"], "imageUrl": _url(dataset_id, s)} for s in page])
+
+
+@bp.get(f"{T}/LabelBoxV4/datarows")
+def label_box_v4(dataset_id: str, tag_id: str) -> Response:
+    page = paginate(_tag_samples(dataset_id, tag_id))
+    return jsonify(
+        [
+            {"row_data": _url(dataset_id, s), "global_key": s["fileName"], "media_type": "IMAGE"}
+            for s in page
+        ]
+    )
+
+
+@bp.get(f"{T}/Sama/tasks")
+def sama(dataset_id: str, tag_id: str) -> Response:
+    page = paginate(list(enumerate(_tag_samples(dataset_id, tag_id))))
+    return jsonify(
+        [
+            {"id": i, "data": {"image": _url(dataset_id, s), "lightlyFileName": s["fileName"]}}
+            for i, s in page
+        ]
+    )
+
+
+def _line(dataset_id: str, sample: dict[str, Any], fmt: str, root: str) -> str:
+    if fmt == "REDIRECTED_READ_URL":
+        return _url(dataset_id, sample)
+    if fmt == "DATASOURCE_FULL":
+        return f"{root.rstrip('/')}/{sample['fileName']}" if root else sample["fileName"]
+    return str(sample["fileName"])
+
+
+@bp.get(f"{T}/basic/filenames")
+def filenames(dataset_id: str, tag_id: str) -> Response:
+    fmt = query_str("fileNameFormat") or "NAME"
+    if fmt not in FILE_NAME_FORMATS:
+        raise bad_request(f"fileNameFormat must be one of {', '.join(FILE_NAME_FORMATS)}")
+    samples = paginate(_tag_samples(dataset_id, tag_id))
+    datasource = active_datasource(dataset_id) or {}
+    root = str(datasource.get("fullPath", ""))
+    response = make_response("\n".join(_line(dataset_id, s, fmt, root) for s in samples))
+    response.mimetype = "text/plain"
+    return response
+
+
+@bp.get(f"{T}/basic/filenamesAndReadUrls")
+def filenames_and_read_urls(dataset_id: str, tag_id: str) -> Response:
+    page = paginate(_tag_samples(dataset_id, tag_id))
+    return jsonify([{"fileName": s["fileName"], "readUrl": _url(dataset_id, s)} for s in page])
