@@ -173,13 +173,13 @@ def test_embeddings(dataset: ApiWorkflowClient, tmp_path: Path) -> None:
     assert dataset.embedding_id == embedding["id"]
     out = tmp_path / "out.csv"
     dataset.download_embeddings_csv(str(out))
-    rows = list(csv.reader(out.open()))
+    rows = list(csv.reader(out.read_text().splitlines()))
     assert rows[0] == ["filenames", "embedding_0", "embedding_1", "labels"]
     assert [r[0] for r in rows[1:]] == names  # reordered into server sample order
     dataset.download_embeddings_csv_by_id(embedding["id"], str(tmp_path / "by-id.csv"))
     assert (tmp_path / "by-id.csv").read_bytes() == out.read_bytes()
     dataset.append_embeddings(str(path), embedding["id"])
-    assert len(list(csv.reader(path.open()))) == len(names) + 1
+    assert len(path.read_text().splitlines()) == len(names) + 1
 
 
 def test_custom_metadata(dataset: ApiWorkflowClient) -> None:
