@@ -18,6 +18,7 @@ from pathlib import Path
 from lightly.api import ApiWorkflowClient
 from lightly.openapi_generated.swagger_client.models import (
     ConfigurationEntry,
+    PredictionSingleton,
     PredictionSingletonClassification,
     PredictionTaskSchema,
     PredictionTaskSchemaCategory,
@@ -62,15 +63,15 @@ def phase2(dataset_id: str, workdir: str) -> dict:
     out["tag_filenames"] = client.get_filenames_in_tag(tag)
     out["tags"] = sorted(t.name for t in client.get_all_tags())
     out["label_studio"] = [
-        t if isinstance(t, dict) else t.to_dict()
+        t if isinstance(t, dict) else t.to_dict(by_alias=True)
         for t in client.export_label_studio_tasks_by_tag_name("picked")
     ]
     out["label_box"] = [
-        r if isinstance(r, dict) else r.to_dict()
+        r if isinstance(r, dict) else r.to_dict(by_alias=True)
         for r in client.export_label_box_data_rows_by_tag_name("picked")
     ]
     out["label_box_v4"] = [
-        r if isinstance(r, dict) else r.to_dict()
+        r if isinstance(r, dict) else r.to_dict(by_alias=True)
         for r in client.export_label_box_v4_data_rows_by_tag_name("picked")
     ]
     out["export_filenames"] = client.export_filenames_by_tag_name("picked")
@@ -107,7 +108,11 @@ def phase2(dataset_id: str, workdir: str) -> dict:
     )
     client.create_or_update_prediction_task_schema(schema, prediction_version_id=version)
     sample_ids = {s.file_name: s.id for s in client._samples_api.get_samples_partial_by_dataset_id(dataset_id=dataset_id, mode="fileNames")}
-    singleton = PredictionSingletonClassification(type="CLASSIFICATION", task_name="weather-cls", category_id=1, score=0.8, probabilities=[0.2, 0.8])
+    singleton = PredictionSingleton(
+        actual_instance=PredictionSingletonClassification(
+            type="CLASSIFICATION", task_name="weather-cls", category_id=1, score=0.8, probabilities=[0.2, 0.8]
+        )
+    )
     client.create_or_update_prediction(sample_ids[filenames[0]], [singleton], prediction_version_id=version)
     out["prediction_ok"] = True
 

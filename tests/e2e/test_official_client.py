@@ -47,10 +47,11 @@ def test_official_client_conformance(
     ours = make_client(live_server)
     ours.dataset_id = first["dataset_id"]
     ours.upload_dataset(str(demo_images))
+    uploaded = ours.get_filenames()
 
     second = _official(official_python, live_server, "phase2", first["dataset_id"], str(tmp_path))
     filenames = second["filenames"]
-    assert filenames == ours.get_filenames() and len(filenames) == 22
+    assert filenames == uploaded and len(filenames) == 22
     assert second["tag_filenames"] == filenames[:3]
     assert second["tags"] == ["initial-tag", "picked"]
     assert [t["data"]["lightlyFileName"] for t in second["label_studio"]] == filenames[:3]

@@ -1,0 +1,68 @@
+"""The quickstart and the local worker end to end: `lightly-run --local` on the shipped images."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from runner.cli.main import main
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of workflows/ in a clean working directory."""
+    shutil.copytree(ROOT / "workflows", tmp_path / "workflows")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LIGHTLY_TOKEN", raising=False)
+    monkeypatch.delenv("LIGHTLY_SERVER_LOCATION", raising=False)
+    return tmp_path
+
+
+def _group(file_name: str) -> str:
+    return file_name.split("/")[0]
+
+
+def test_quickstart_selects_one_image_per_group(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--local", "workflows/quickstart.yaml", "--no-progress"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    tasks = json.loads((project / "exports/label-studio.json").read_text())
+    picked = [t["data"]["lightlyFileName"] for t in tasks]
+    assert len(picked) == 10
+    assert {_group(name) for name in picked} == {f"group-{g:02d}" for g in range(10)}
+
+    run_dirs = list((project / "artifacts").iterdir())
+    assert len(run_dirs) == 1
+    files = {p.name: p for p in run_dirs[0].iterdir()}
+    report = json.loads(files["report.json"].read_text())
+    assert report  # real statistics; details pinned in tests/local/worker
+    assert files["report.pdf"].read_bytes().startswith(b"%PDF")
+    corrupt = next(p for name, p in files.items() if "corrupt" in name)
+    corrupt_text = corrupt.read_text()
+    for name in ("corrupt/truncated.jpg", "corrupt/not-an-image.jpg", "corrupt/empty.png"):
+        assert name in corrupt_text
+    summary = (project / "exports/summary.txt").read_text()
+    assert all(name in summary for name in picked)
+
+
+def test_random_selection_on_the_same_data(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    workflow = project / "workflows/random.yaml"
+    text = (project / "workflows/quickstart.yaml").read_text()
+    workflow.write_text(
+        text.replace("input: {type: EMBEDDINGS}", "input: {type: RANDOM, random_seed: 7}")
+        .replace("strategy: {type: DIVERSITY}", "strategy: {type: WEIGHTS}")
+        .replace("default: quickstart", "default: quickstart-random")
+    )
+    code = main(["--local", str(workflow), "--no-progress", "-i", "n_samples=25"])
+    assert code == 0, capsys.readouterr().err
+    tasks = json.loads((project / "exports/label-studio.json").read_text())
+    picked = [t["data"]["lightlyFileName"] for t in tasks]
+    assert len(picked) == len(set(picked)) == 25
+    assert not any(name.startswith("corrupt/") for name in picked)
