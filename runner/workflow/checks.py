@@ -73,7 +73,7 @@ def _error_diagnostics(source: Source, error: ValidationError, base: Path) -> It
         if best is error:
             yield source.at(path, f"{where}: {error.message}")
         else:
-            yield from _error_diagnostics(source, best, path)
+            yield from _error_diagnostics(source, best, base)
     elif error.validator == "enum":
         options = ", ".join(repr(v) for v in error.validator_value)
         hint = did_you_mean(str(error.instance), [str(v) for v in error.validator_value])
@@ -81,7 +81,7 @@ def _error_diagnostics(source: Source, error: ValidationError, base: Path) -> It
     elif error.validator == "type":
         yield source.at(
             path,
-            f"{where}: expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}",
+            f"{where}: expected {_type_names(error.validator_value)}, got {type(error.instance).__name__} {error.instance!r}",
         )
     elif error.validator == "const" and path == ("version",):
         yield source.at(
@@ -101,6 +101,10 @@ def _error_diagnostics(source: Source, error: ValidationError, base: Path) -> It
         )
     else:
         yield source.at(path, f"{where}: {error.message}")
+
+
+def _type_names(value: Any) -> str:
+    return " or ".join(value) if isinstance(value, list) else str(value)
 
 
 def check_structure(source: Source) -> list[Diagnostic]:
@@ -126,7 +130,7 @@ def check_inputs(source: Source) -> list[Diagnostic]:
                 problems.append(
                     source.at(
                         ("inputs", name, "default"),
-                        f"default of input '{name}' is not a {spec['type']}: {default!r}",
+                        f"default of input '{name}' is not of type {spec['type']}: {default!r}",
                     )
                 )
     return problems

@@ -1,0 +1,80 @@
+"""`lightly-run validate` on broken workflows: exit 2 and every problem at its FILE:LINE:COL."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from runner.cli.main import main
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "invalid"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _expected() -> dict[str, list[str]]:
+    expected: dict[str, list[str]] = defaultdict(list)
+    for line in (DATA / "expected.tsv").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, row, col, message = line.split("\t", 3)
+            expected[name].append(f"{DATA / name}:{row}:{col}: {message}")
+    return expected
+
+
+EXPECTED = _expected()
+
+
+def test_every_broken_file_has_expectations() -> None:
+    files = sorted(p.name for p in DATA.glob("*.yaml"))
+    assert len(files) >= 25
+    assert sorted(EXPECTED) == files
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_validate_reports_every_problem_at_its_location(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["validate", str(DATA / name)])
+    err = capsys.readouterr().err
+    assert code == 2
+    reported = [line for line in err.splitlines() if line.startswith(str(DATA))]
+    assert reported == EXPECTED[name]
+    assert "Traceback" not in err
+
+
+def test_a_file_with_two_mistakes_reports_both(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(DATA / "two_mistakes.yaml")]) == 2
+    assert (
+        len([line for line in capsys.readouterr().err.splitlines() if "two_mistakes.yaml:" in line])
+        == 2
+    )
+
+
+def test_all_files_in_one_call_report_all_problems(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", *map(str, sorted(DATA.glob("*.yaml")))]) == 2
+    err = capsys.readouterr().err
+    assert sum(len(v) for v in EXPECTED.values()) == len(
+        [x for x in err.splitlines() if x.startswith(str(DATA))]
+    )
+
+
+def test_github_annotations(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    main(["validate", str(DATA / "unknown_action.yaml")])
+    assert (
+        f"::error file={DATA / 'unknown_action.yaml'},line=5,col=11::unknown action"
+        in capsys.readouterr().out
+    )
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "workflows").glob("*.yaml")), ids=lambda p: p.name)
+def test_example_workflows_are_valid(path: Path) -> None:
+    assert main(["validate", str(path)]) == 0
+
+
+def test_missing_file_is_a_diagnostic(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "no/such/file.yaml"]) == 2
+    assert "no/such/file.yaml:1:1: no such file" in capsys.readouterr().err
