@@ -1,0 +1,71 @@
+"""Exit codes and messages of the command line; never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "validate" in capsys.readouterr().out
+
+
+def test_unknown_option_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_run_without_token_is_usage_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("LIGHTLY_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main([str(ROOT / "workflows" / "quickstart.yaml")]) == 2
+    assert "export LIGHTLY_TOKEN" in capsys.readouterr().err
+
+
+def test_invalid_input_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert (
+        main(["--local", str(ROOT / "workflows" / "quickstart.yaml"), "-i", "n_samples=ten"]) == 2
+    )
+    assert "input 'n_samples' must be a integer" in capsys.readouterr().err
+
+
+def test_unknown_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["plan", str(ROOT / "workflows" / "quickstart.yaml"), "-i", "nope=1"]) == 2
+    assert "unknown input(s) nope" in capsys.readouterr().err
+
+
+def test_plan_renders_known_values(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", str(ROOT / "workflows" / "quickstart.yaml"), "-i", "n_samples=7"]) == 0
+    out = capsys.readouterr().out
+    assert '"n_samples": 7' in out
+    assert "scheduled_run_id: <steps.run.outputs.scheduled_run_id>" in out
+
+
+def test_actions_lists_and_describes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["actions"]) == 0
+    assert "wait_compute_worker_run" in capsys.readouterr().out
+    assert main(["actions", "set_s3_config"]) == 0
+    out = capsys.readouterr().out
+    assert "region (string; required)" in out and "purpose" in out
+    assert main(["actions", "set_s3_confg"]) == 2
+    assert "did you mean 'set_s3_config'" in capsys.readouterr().err
+
+
+def test_invalid_workflow_run_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = ROOT / "tests" / "data" / "invalid" / "unknown_action.yaml"
+    assert main(["--local", str(bad), "--state-dir", str(tmp_path)]) == 2
+    assert "unknown_action.yaml:5:11: unknown action" in capsys.readouterr().err

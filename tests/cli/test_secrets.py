@@ -1,0 +1,72 @@
+"""Secrets and tokens never reach stdout, stderr, state files or the JSON summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from runner.cli.main import main
+
+SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
+TOKEN = "lightly-token-0123456789abcdef"
+
+WORKFLOW = """version: 1
+name: secrets
+inputs:
+  fail: {type: boolean, default: false}
+steps:
+  - id: dataset
+    uses: create_dataset
+    with: {dataset_name: secrets-test, if_exists: reuse}
+  - id: source
+    uses: set_s3_config
+    with:
+      resource_path: s3://bucket/frames/
+      region: eu-central-1
+      access_key: AKIAEXAMPLE
+      secret_access_key: "{{ secrets.AWS_SECRET_ACCESS_KEY }}"
+  - id: echo
+    uses: write_file
+    with:
+      path: out/echo.txt
+      content: "key={{ secrets.AWS_SECRET_ACCESS_KEY }} token={{ env.LIGHTLY_TOKEN }}"
+  - id: check
+    uses: assert
+    with:
+      that: "{{ not inputs.fail }}"
+      message: "failing with {{ secrets.AWS_SECRET_ACCESS_KEY }} and {{ env.LIGHTLY_TOKEN }}"
+"""
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_no_secret_anywhere(
+    fail: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("LIGHTLY_TOKEN", TOKEN)
+    (tmp_path / "wf.yaml").write_text(WORKFLOW)
+    code = main(
+        [
+            "--local",
+            "wf.yaml",
+            "--data-dir",
+            str(tmp_path / "server"),
+            "--output",
+            "json",
+            "-i",
+            f"fail={str(fail).lower()}",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == (1 if fail else 0), err
+    summary = json.loads(out)
+    assert summary["status"] == ("failed" if fail else "succeeded")
+    state_files = [p.read_text() for p in (tmp_path / ".lightly-run" / "runs").rglob("*.json")]
+    assert state_files
+    for text in [out, err, *state_files]:
+        assert SECRET not in text and TOKEN not in text
+    if fail:
+        assert "failing with *** and ***" in err

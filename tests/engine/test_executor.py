@@ -1,0 +1,215 @@
+"""The engine with fake actions: outputs, control flow, failures, resume and state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.engine.events import SilentObserver
+from runner.engine.executor import Engine
+from runner.engine.secrets import Masker
+from runner.engine.state import StateStore
+from runner.errors import StateError
+from runner.workflow.loader import load
+from tests.fakes import FakeActions
+
+CATALOG: dict[str, Any] = {
+    name: {
+        "description": "",
+        "parameters": {"type": "object", "properties": {"value": {}, "seconds": {}}},
+        "outputs": ["value", "dataset_id"],
+    }
+    for name in ("echo", "create", "slow", "interrupt")
+}
+
+
+def _workflow(tmp_path: Path, steps: str, inputs: str = "") -> Any:
+    path = tmp_path / "wf.yaml"
+    path.write_text(f"version: 1\nname: test\n{inputs}steps:\n{steps}")
+    return load(path, CATALOG)
+
+
+@pytest.fixture
+def actions() -> FakeActions:
+    return FakeActions()
+
+
+@pytest.fixture
+def engine(tmp_path: Path, actions: FakeActions) -> Engine:
+    return Engine(
+        registry=actions.actions,
+        client=None,
+        store=StateStore(tmp_path / "state"),
+        masker=Masker(),
+        observer=SilentObserver(),
+        sleep=lambda seconds: None,
+    )
+
+
+def test_outputs_flow_between_steps_with_native_types(
+    tmp_path: Path, engine: Engine, actions: FakeActions
+) -> None:
+    workflow = _workflow(
+        tmp_path,
+        """  - id: a
+    uses: echo
+    with: {value: "{{ inputs.n }}"}
+  - id: b
+    uses: echo
+    with: {value: "{{ steps.a.outputs.value + 1 }}"}
+  - id: c
+    uses: echo
+    with: {value: "name-{{ steps.b.outputs.value }}"}
+  - id: d
+    uses: echo
+    with: {value: "{{ inputs.name }}"}
+""",
+        "inputs:\n  n: {type: integer, default: 41}\n  name: {type: string, default: '2024'}\n",
+    )
+    state = engine.run(workflow, {"n": 41, "name": "2024"})
+    assert state.status == "succeeded"
+    assert [args["value"] for _, args in actions.calls] == [41, 42, "name-42", "2024"]
+
+
+def test_if_skips_and_for_each_collects(
+    tmp_path: Path, engine: Engine, actions: FakeActions
+) -> None:
+    workflow = _workflow(
+        tmp_path,
+        """  - id: never
+    uses: echo
+    if: "{{ 1 > 2 }}"
+  - id: each
+    uses: echo
+    for_each: [a, b, c]
+    with: {value: "{{ item }}!"}
+  - id: after
+    uses: echo
+    with: {value: "{{ steps.each.outputs.result | join(',') }} {{ steps.never.status }}"}
+""",
+    )
+    state = engine.run(workflow, {})
+    assert state.steps["never"].status == "skipped"
+    assert actions.calls[-1][1]["value"] == "a!,b!,c! skipped"
+    assert actions.called("echo") == 4
+
+
+def test_retry_then_success(tmp_path: Path, engine: Engine, actions: FakeActions) -> None:
+    actions.failures["echo"] = 2
+    workflow = _workflow(
+        tmp_path, "  - id: a\n    uses: echo\n    retry: {attempts: 3, backoff: 1s}\n"
+    )
+    state = engine.run(workflow, {})
+    assert state.status == "succeeded" and state.steps["a"].attempts == 3
+
+
+def test_retry_gives_up_with_the_error(
+    tmp_path: Path, engine: Engine, actions: FakeActions
+) -> None:
+    actions.failures["echo"] = 5
+    workflow = _workflow(
+        tmp_path, "  - id: a\n    uses: echo\n    retry: {attempts: 2}\n  - id: b\n    uses: echo\n"
+    )
+    state = engine.run(workflow, {})
+    assert state.status == "failed"
+    assert state.steps["a"].attempts == 2 and "echo failed" in (state.steps["a"].error or "")
+    assert state.steps["b"].status == "pending"
+
+
+def test_timeout(tmp_path: Path, engine: Engine) -> None:
+    workflow = _workflow(
+        tmp_path, "  - id: a\n    uses: slow\n    timeout: 100ms\n    with: {seconds: 5}\n"
+    )
+    state = engine.run(workflow, {})
+    assert state.status == "failed"
+    assert "did not finish within 100ms" in (state.steps["a"].error or "")
+
+
+def test_continue_on_error(tmp_path: Path, engine: Engine, actions: FakeActions) -> None:
+    actions.failures["create"] = 1
+    workflow = _workflow(
+        tmp_path,
+        "  - id: a\n    uses: create\n    continue_on_error: true\n  - id: b\n    uses: echo\n    with: {value: '{{ steps.a.status }}'}\n",
+    )
+    state = engine.run(workflow, {})
+    assert state.status == "succeeded"
+    assert actions.calls[-1] == ("echo", {"value": "failed"})
+
+
+def test_resume_skips_completed_steps(tmp_path: Path, engine: Engine, actions: FakeActions) -> None:
+    steps = """  - id: a
+    uses: create
+  - id: b
+    uses: echo
+    with: {value: "{{ steps.a.outputs.dataset_id }}"}
+  - id: c
+    uses: echo
+    with: {value: "{{ steps.b.outputs.value }}-c"}
+"""
+    actions.failures["echo"] = 1
+    workflow = _workflow(tmp_path, steps)
+    first = engine.run(workflow, {})
+    assert first.status == "failed" and actions.called("create") == 1
+    resumed = engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+    assert resumed.status == "succeeded" and resumed.run_id == first.run_id
+    assert actions.called("create") == 1  # not called again
+    assert resumed.steps["a"].reused
+    assert actions.calls[-1] == ("echo", {"value": "ds-1-c"})
+
+
+def test_resume_reruns_a_changed_step(tmp_path: Path, engine: Engine, actions: FakeActions) -> None:
+    workflow = _workflow(tmp_path, "  - id: a\n    uses: echo\n    with: {value: 1}\n")
+    first = engine.run(workflow, {})
+    changed = _workflow(tmp_path, "  - id: a\n    uses: echo\n    with: {value: 2}\n")
+    engine.run(changed, {}, resume=engine.store.load(first.run_id))
+    assert [args["value"] for _, args in actions.calls] == [1, 2]
+
+
+def test_ctrl_c_saves_state(tmp_path: Path, engine: Engine) -> None:
+    workflow = _workflow(tmp_path, "  - id: a\n    uses: echo\n  - id: b\n    uses: interrupt\n")
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(workflow, {})
+    saved = json.loads(next((tmp_path / "state" / "runs").glob("*/state.json")).read_text())
+    assert saved["status"] == "interrupted"
+    assert saved["steps"]["a"]["status"] == "succeeded"
+    assert saved["steps"]["b"]["status"] == "interrupted"
+
+
+def test_sandbox_escape_fails_clearly(tmp_path: Path, engine: Engine) -> None:
+    workflow = _workflow(
+        tmp_path,
+        "  - id: a\n    uses: echo\n    with: {value: \"{{ ''.__class__.__mro__[1].__subclasses__() }}\"}\n",
+    )
+    state = engine.run(workflow, {})
+    assert state.status == "failed"
+    assert "unsafe template" in (state.steps["a"].error or "")
+
+
+def test_a_second_run_of_the_same_state_dir_is_refused(tmp_path: Path) -> None:
+    first, second = StateStore(tmp_path), StateStore(tmp_path)
+    first.lock()
+    try:
+        with pytest.raises(StateError, match="another lightly-run is using"):
+            second.lock()
+    finally:
+        first.unlock()
+    second.lock()
+    second.unlock()
+
+
+def test_state_is_masked(tmp_path: Path, actions: FakeActions) -> None:
+    engine = Engine(
+        registry=actions.actions,
+        client=None,
+        store=StateStore(tmp_path / "s"),
+        masker=Masker(["hunter2-secret"]),
+        observer=SilentObserver(),
+    )
+    actions.failures["echo"] = 1
+    workflow = _workflow(tmp_path, "  - id: a\n    uses: echo\n    with: {value: hunter2-secret}\n")
+    engine.run(workflow, {})
+    text = next((tmp_path / "s" / "runs").glob("*/state.json")).read_text()
+    assert "hunter2-secret" not in text and "***" in text
