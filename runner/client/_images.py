@@ -74,32 +74,35 @@ def _thumbnail(image: Image.Image) -> bytes:
 
 
 def _statistics(image: Image.Image) -> dict[str, Any]:
-    raw = np.asarray(image, dtype=np.float64)
-    pixels = raw / 255.0
-    height, width, channels = pixels.shape
-    flat = pixels.reshape(-1, channels)
-    grey = np.asarray(image.convert("L"), dtype=np.float64)
-    laplacian = (
-        8 * grey[1:-1, 1:-1]
-        - grey[:-2, :-2]
-        - grey[:-2, 1:-1]
-        - grey[:-2, 2:]
-        - grey[1:-1, :-2]
-        - grey[1:-1, 2:]
-        - grey[2:, :-2]
-        - grey[2:, 1:-1]
-        - grey[2:, 2:]
-    )
-    raw_std = float(raw.std())
+    """SampleMetaData statistics; integer sums keep this cheap (it runs for every image)."""
+    raw = np.asarray(image)  # uint8, height × width × 3
+    height, width, channels = raw.shape
+    flat = raw.reshape(-1, channels).astype(np.int64)
+    count = flat.shape[0]
+    sums = flat.sum(axis=0)
+    squares = np.einsum("ij,ij->j", flat, flat)
+    mean = sums / (255.0 * count)
+    variance = np.maximum(squares / (255.0**2 * count) - mean**2, 0.0)
+    raw_mean = float(sums.sum()) / (count * channels)
+    raw_var = max(float(squares.sum()) / (count * channels) - raw_mean**2, 0.0)
     return {
-        "mean": flat.mean(axis=0).tolist(),
-        "std": flat.std(axis=0).tolist(),
-        "sumOfValues": flat.sum(axis=0).tolist(),
-        "sumOfSquares": (flat**2).sum(axis=0).tolist(),
+        "mean": mean.tolist(),
+        "std": np.sqrt(variance).tolist(),
+        "sumOfValues": (sums / 255.0).tolist(),
+        "sumOfSquares": (squares / 255.0**2).tolist(),
         "shape": [height, width, channels],
-        "snr": float(raw.mean() / raw_std) if raw_std else 0.0,
-        "sharpness": float(laplacian.std()) if laplacian.size else 0.0,
+        "snr": raw_mean / raw_var**0.5 if raw_var > 0 else 0.0,
+        "sharpness": _sharpness(np.asarray(image.convert("L"), dtype=np.int32)),
     }
+
+
+def _sharpness(grey: np.ndarray) -> float:
+    """Std of the grey image convolved with the 3×3 Laplacian (8 in the centre, -1 around)."""
+    if grey.shape[0] < 3 or grey.shape[1] < 3:
+        return 0.0
+    rows = grey[:-2] + grey[1:-1] + grey[2:]
+    box = rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]  # 3×3 sums
+    return float((9 * grey[1:-1, 1:-1] - box).std())
 
 
 def _exif(image: Image.Image) -> dict[str, Any] | None:

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from runner.client._base import _ClientBase
 from runner.client._http import encode_path
 from runner.client.errors import NotFound
-from runner.client.models import WireModel, wire
+from runner.client.models import WireModel, to_wire, wire
 
 _PAGE = 5000
+#: DatasetData.name pattern (MODELS.md ``DSNAME``): at least 3 characters.
+_DSNAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9 _-]+$")
+DatasetTypeName = Literal["Images", "Videos", "Crops"]
+
+
+def _check_name(dataset_name: str) -> None:
+    if not _DSNAME.match(dataset_name) or len(dataset_name) < 3:
+        raise ValueError(
+            f"Invalid dataset name {dataset_name!r}: use at least 3 characters, letters, "
+            "digits, spaces, '_' or '-', starting with a letter or digit."
+        )
 
 
 class _DatasetsMixin(_ClientBase):
@@ -25,6 +37,9 @@ class _DatasetsMixin(_ClientBase):
 
         Returns:
             True if the dataset exists, False if the server answers 404.
+
+        Raises:
+            ApiError: For any other error status.
         """
         try:
             self.get_dataset_by_id(dataset_id)
@@ -40,6 +55,9 @@ class _DatasetsMixin(_ClientBase):
 
         Returns:
             The dataset (DatasetData).
+
+        Raises:
+            NotFound: If the dataset does not exist.
         """
         result: WireModel = wire(self._http.get(encode_path("/v1/datasets/{}", dataset_id)))
         return result
@@ -151,16 +169,19 @@ class _DatasetsMixin(_ClientBase):
             )
         self._dataset_id = str(datasets[0]["id"])
 
-    def create_dataset(self, dataset_name: str, dataset_type: str = "Images") -> None:
+    def create_dataset(self, dataset_name: str, dataset_type: DatasetTypeName = "Images") -> None:
         """Creates a dataset and makes it the current dataset.
+
+        All further requests of the client use the new dataset.
 
         Args:
             dataset_name: Name of the new dataset.
-            dataset_type: ``Images`` or ``Videos``.
+            dataset_type: ``Images`` or ``Videos`` (``Crops`` for crop datasets).
 
         Raises:
-            ValueError: If a dataset with that name already exists.
+            ValueError: If a dataset with that name already exists or the name is invalid.
         """
+        _check_name(dataset_name)
         if self.dataset_name_exists(dataset_name):
             raise ValueError(
                 f"A dataset with the name '{dataset_name}' already exists! Please use "
@@ -169,19 +190,25 @@ class _DatasetsMixin(_ClientBase):
         self._create_dataset_without_check(dataset_name, dataset_type)
 
     def _create_dataset_without_check(self, dataset_name: str, dataset_type: str) -> None:
-        body = {"name": dataset_name, "type": dataset_type, "creator": self._creator}
+        body = {"name": dataset_name, "type": to_wire(dataset_type), "creator": self._creator}
         created = self._http.post("/v1/datasets", json=body)
         self._dataset_id = str(created["id"])
 
     def create_new_dataset_with_unique_name(
-        self, dataset_basename: str, dataset_type: str = "Images"
+        self, dataset_basename: str, dataset_type: DatasetTypeName = "Images"
     ) -> None:
         """Creates a dataset named ``dataset_basename``, or ``<basename>_<n>`` if taken.
 
+        The new dataset becomes the current dataset.
+
         Args:
             dataset_basename: Preferred name.
-            dataset_type: ``Images`` or ``Videos``.
+            dataset_type: ``Images`` or ``Videos`` (``Crops`` for crop datasets).
+
+        Raises:
+            ValueError: If the name is invalid.
         """
+        _check_name(dataset_basename)
         if not self.dataset_name_exists(dataset_basename):
             self._create_dataset_without_check(dataset_basename, dataset_type)
             return

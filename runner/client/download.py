@@ -1,22 +1,23 @@
-"""Downloading the images of a dataset."""
+"""Downloading the images of a tag (CONTRACT §8.2)."""
 
 from __future__ import annotations
 
-import io
+import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
+from tqdm import tqdm
 
 from runner.client import bitmask
 from runner.client._base import _ClientBase
 from runner.client._paths import safe_join
-from runner.client.errors import LightlyClientError
+from runner.client.samples import progress_enabled
 
 
 class _DownloadMixin(_ClientBase):
-    """Dataset downloads."""
+    """Downloads of full images."""
 
     def download_dataset(
         self,
@@ -25,17 +26,21 @@ class _DownloadMixin(_ClientBase):
         max_workers: int = 8,
         verbose: bool = True,
     ) -> None:
-        """Downloads the full images of a tag into a folder.
+        """Downloads the images of a tag of the current dataset to ``output_dir``.
+
+        Each image is written to ``output_dir/<file name>`` (folders created), via a
+        temporary file renamed into place once complete. Images that fail are
+        reported as warnings.
 
         Args:
-            output_dir: Folder to write the images to (by their file names).
-            tag_name: Tag whose samples are downloaded.
-            max_workers: Downloads in parallel.
-            verbose: Warn about images that could not be downloaded.
+            output_dir: Where to store the images.
+            tag_name: Name of the tag whose images are downloaded.
+            max_workers: Maximum number of images downloaded in parallel.
+            verbose: Show a progress bar.
 
         Raises:
-            ValueError: If the dataset has no full images, the tag does not exist, or a
-                file name would write outside ``output_dir``.
+            ValueError: If the dataset has no full images, the tag does not exist, or
+                a file name from the server would be written outside ``output_dir``.
         """
         dataset = self._get_dataset_data()
         if dataset.get("imgType") != "full":
@@ -44,27 +49,41 @@ class _DownloadMixin(_ClientBase):
         tag = next((t for t in tags if t["name"] == tag_name), None)
         if tag is None:
             raise ValueError(f"Dataset with id {self.dataset_id} has no tag {tag_name}!")
-        ids = self._http.get(self._dataset_path("/mappings"), params={"field": "_id"})
-        names = self._http.get(self._dataset_path("/mappings"), params={"field": "fileName"})
+        mappings = self._dataset_path("/mappings")
+        sample_ids = self._http.get(mappings, params={"field": "_id"})
+        filenames = self._http.get(mappings, params={"field": "fileName"})
         positions = bitmask.positions_from_hex(tag["bitMaskData"]).tolist()
-        targets = [(ids[i], safe_join(output_dir, names[i])) for i in positions]
+        if positions and positions[-1] >= min(len(sample_ids), len(filenames)):
+            raise ValueError(f"Tag {tag_name} refers to more samples than the dataset has.")
+        # every target is checked before anything is written
+        jobs = [(sample_ids[i], safe_join(output_dir, filenames[i])) for i in positions]
+        self._download_all(jobs, max_workers, show=verbose and progress_enabled())
 
-        def fetch(item: tuple[str, Path]) -> str | None:
-            sample_id, target = item
+    def _download_all(self, jobs: list[tuple[str, Path]], max_workers: int, *, show: bool) -> None:
+        failures: list[tuple[Path, BaseException]] = []
+
+        def download(job: tuple[str, Path]) -> None:
             try:
-                url = self._http.get(
-                    self._dataset_path("/samples/{}/readurl", sample_id), params={"type": "full"}
-                )
-                with Image.open(io.BytesIO(self._http.get_signed(str(url)))) as image:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = target.with_name(f".{target.name}.part")
-                    image.save(tmp, format=image.format)
-                    tmp.replace(target)
-            except (OSError, LightlyClientError) as error:
-                return f"Downloading of image {target.name} failed with error {error}"
-            return None
+                self._download_image(*job)
+            except Exception as error:  # per-image failures become warnings
+                failures.append((job[1], error))
 
-        with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-            for problem in pool.map(fetch, targets):
-                if problem and verbose:
-                    warnings.warn(problem, stacklevel=2)
+        bar = tqdm(total=len(jobs), unit="img", desc="download", disable=not show)
+        with bar, ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+            for _ in pool.map(download, jobs):
+                bar.update(1)
+        for target, error in sorted(failures, key=lambda f: str(f[0])):
+            warnings.warn(f"Download of image {target} failed with error {error}", stacklevel=3)
+
+    def _download_image(self, sample_id: str, target: Path) -> None:
+        url = self._http.get(
+            self._dataset_path("/samples/{}/readurl", sample_id), params={"type": "full"}
+        )
+        partial = target.with_name(f".{target.name}.download")
+        self._http.download(str(url), partial)
+        try:
+            with Image.open(partial) as image:
+                image.verify()  # only decodable images are kept, as the official client
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)

@@ -1,4 +1,4 @@
-"""Embeddings: uploading, appending and downloading embedding CSVs (CONTRACT §3.3, §8.3)."""
+"""Embeddings of the current dataset: listing, CSV download, append and upload (CONTRACT §3.3, §8.3)."""
 
 from __future__ import annotations
 
@@ -12,54 +12,21 @@ from runner.client._base import _ClientBase
 from runner.client.errors import EmbeddingDoesNotExistError
 from runner.client.models import WireModel, wire
 
-_EMBEDDING_COLUMN = re.compile(r"^embedding_\d+$")
-_KEEP = re.compile(r"^(filenames|embedding_\d+|labels)")
+_EMBEDDING_COLUMN = re.compile(r"embedding_\d+")
+_KEEP_COLUMNS = (re.compile(r"^filenames"), re.compile(r"^embedding_\d+"), re.compile(r"^labels"))
+_SPECIAL_COLUMNS = ("masked", "selected")
+_REDUCTIONS = ("PCA", "TSNE", "UMAP")
+#: Signed CSV downloads: (connect, read) seconds, as the official client's 10 s.
+_CSV_TIMEOUT = (10.0, 10.0)
 
-
-def check_and_prune_csv(path: Path) -> list[list[str]]:
-    """Validate a local embeddings CSV, rewrite it with only the wire columns, return its rows.
-
-    Raises:
-        RuntimeError: If the header or a row is malformed.
-    """
-    with path.open(newline="") as handle:
-        rows = list(csv.reader(handle))
-    if not rows:
-        raise RuntimeError(f"{path} is empty")
-    header = rows[0]
-    if any(name != name.strip() for name in header):
-        raise RuntimeError(f"{path}: header names must not have surrounding whitespace")
-    if header[0] != "filenames":
-        raise RuntimeError(f"{path}: the first column must be 'filenames', not {header[0]!r}")
-    if "labels" not in header:
-        raise RuntimeError(f"{path}: a 'labels' column is missing")
-    for name in header[1 : header.index("labels")]:
-        if not (_EMBEDDING_COLUMN.match(name) or name in ("masked", "selected")):
-            raise RuntimeError(f"{path}: unexpected column {name!r}")
-    if any(not row for row in rows[1:]):
-        raise RuntimeError(f"{path}: the file has empty rows")
-    keep = [i for i, name in enumerate(header) if _KEEP.match(name)]
-    pruned = [[row[i] for i in keep] for row in rows]
-    _write_rows(path, pruned)
-    return pruned
-
-
-def _write_rows(path: Path, rows: list[list[str]]) -> None:
-    with path.open("w", newline="") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(rows)
-
-
-def _csv_bytes(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+Rows = list[list[str]]
 
 
 class _EmbeddingsMixin(_ClientBase):
-    """Embeddings of the current dataset."""
+    """Embeddings: list, find, download, append and upload CSV files."""
 
     def get_all_embedding_data(self) -> list[WireModel]:
-        """Lists the embeddings of the current dataset, newest first.
+        """Returns the embeddings of the current dataset, newest first.
 
         Returns:
             The embeddings (DatasetEmbeddingData).
@@ -67,26 +34,24 @@ class _EmbeddingsMixin(_ClientBase):
         return [wire(e) for e in self._http.get(self._dataset_path("/embeddings"))]
 
     def get_embedding_data_by_name(self, name: str) -> WireModel:
-        """Returns the embedding with exactly this name.
+        """Returns the embedding of the current dataset with exactly this name.
 
         Args:
-            name: Embedding name.
+            name: Name of the embedding.
 
         Returns:
-            The embedding (DatasetEmbeddingData).
+            The embedding (DatasetEmbeddingData); the newest if several have the name.
 
         Raises:
-            ValueError: If there is none.
+            ValueError: If no embedding has this name.
         """
         for embedding in self.get_all_embedding_data():
             if embedding["name"] == name:
                 return embedding
-        raise ValueError(
-            f"There are no embeddings with name '{name}' for dataset with id '{self.dataset_id}'."
-        )
+        raise ValueError(f"There are no embeddings with name {name!r} in the dataset.")
 
     def set_embedding_id_to_latest(self) -> None:
-        """Makes the newest embedding the current embedding.
+        """Sets ``embedding_id`` to the newest embedding of the current dataset.
 
         Raises:
             RuntimeError: If the dataset has no embeddings.
@@ -97,122 +62,202 @@ class _EmbeddingsMixin(_ClientBase):
         self.embedding_id = str(embeddings[0]["id"])
 
     def get_embedding_by_name(self, name: str, ignore_suffix: bool = True) -> WireModel:
-        """Returns the first embedding whose name starts with (or equals) ``name``.
+        """Gets an embedding of the current dataset by name.
 
         Args:
-            name: Embedding name.
-            ignore_suffix: Match names that start with ``name`` (e.g. ``default_2024…``).
+            name: Name of the embedding.
+            ignore_suffix: Also match server names that only start with ``name``
+                (such as ``default_20240101_10h00m00s`` for ``default``).
 
         Returns:
-            The embedding (DatasetEmbeddingData).
+            The embedding (DatasetEmbeddingData), the newest match first.
 
         Raises:
-            EmbeddingDoesNotExistError: If there is none.
+            EmbeddingDoesNotExistError: If no embedding matches.
         """
         for embedding in self.get_all_embedding_data():
-            if embedding["name"] == name or (ignore_suffix and embedding["name"].startswith(name)):
+            server_name = str(embedding["name"])
+            if server_name == name or (ignore_suffix and server_name.startswith(name)):
                 return embedding
         raise EmbeddingDoesNotExistError(
-            f"Embedding with the name {name} does not exist on the server."
+            f"Embedding with the name {name!r} does not exist on the server."
         )
 
     def download_embeddings_csv_by_id(self, embedding_id: str, output_path: str) -> None:
-        """Downloads an embeddings CSV.
+        """Downloads the CSV file of an embedding to ``output_path``.
+
+        The file appears only when complete; parent folders are created.
 
         Args:
-            embedding_id: Embedding id.
-            output_path: File to write.
+            embedding_id: Id of the embedding.
+            output_path: Where to write the CSV file.
+
+        Raises:
+            NotFound: If the embedding does not exist.
         """
         url = self._http.get(self._dataset_path("/embeddings/{}/readCSVUrl", embedding_id))
-        self._http.download(str(url), Path(output_path), timeout=10)
+        self._http.download(str(url), output_path, timeout=_CSV_TIMEOUT)
 
     def download_embeddings_csv(self, output_path: str) -> None:
-        """Downloads the newest ``default`` embeddings CSV.
+        """Downloads the newest embedding whose name starts with ``default`` as CSV.
 
         Args:
-            output_path: File to write.
+            output_path: Where to write the CSV file.
 
         Raises:
-            RuntimeError: If there are no ``default`` embeddings.
+            RuntimeError: If the dataset has no such embedding.
         """
-        candidates = [e for e in self.get_all_embedding_data() if e["name"].startswith("default")]
-        if not candidates:
-            raise RuntimeError(
-                f"Could not find embeddings for dataset with id '{self.dataset_id}'."
-            )
-        latest = max(candidates, key=lambda e: e.get("createdAt", 0))
-        self.download_embeddings_csv_by_id(latest["id"], output_path)
+        defaults = [
+            e for e in self.get_all_embedding_data() if str(e["name"]).startswith("default")
+        ]
+        if not defaults:
+            raise RuntimeError(f"Could not find embeddings for dataset with id {self.dataset_id}.")
+        newest = max(defaults, key=lambda e: int(e.get("createdAt") or 0))
+        self.download_embeddings_csv_by_id(str(newest["id"]), output_path)
 
     def append_embeddings(self, path_to_embeddings_csv: str, embedding_id: str) -> None:
-        """Merges the server's embeddings into a local CSV (local rows win).
+        """Merges the rows of an embedding on the server into a local embeddings CSV file.
+
+        The local file is overwritten with: the server's header, then each server row
+        (replaced by the local row of the same file name, if any), then the other
+        local rows in their order.
 
         Args:
-            path_to_embeddings_csv: Local embeddings CSV, rewritten with the merge.
-            embedding_id: Embedding on the server.
+            path_to_embeddings_csv: The local embeddings CSV file.
+            embedding_id: Id of the embedding on the server.
 
         Raises:
-            RuntimeError: If the column counts differ.
+            RuntimeError: If the local and the server file have different columns counts.
         """
-        path = Path(path_to_embeddings_csv)
         url = self._http.get(self._dataset_path("/embeddings/{}/readCSVUrl", embedding_id))
-        remote = list(csv.reader(io.StringIO(self._http.get_signed(str(url)).decode("utf-8"))))
-        with path.open(newline="") as handle:
-            local = list(csv.reader(handle))
-        if remote and local and len(remote[0]) != len(local[0]):
+        remote = _parse_csv(self._http.get_signed(str(url), timeout=_CSV_TIMEOUT).decode())
+        local = _read_csv(path_to_embeddings_csv)
+        if not remote:
+            return
+        if not local or len(local[0]) != len(remote[0]):
             raise RuntimeError(
-                f"Column mismatch: the server's embeddings have {len(remote[0])} columns, {path} has {len(local[0])}."
+                f"Column mismatch: the local embeddings have {len(local[0]) if local else 0} "
+                f"columns, the embeddings on the server {len(remote[0])}."
             )
-        local_by_name = {row[0]: row for row in local[1:]}
-        merged = [remote[0] if remote else local[0]]
-        for row in remote[1:]:
-            merged.append(local_by_name.pop(row[0], row))
-        merged.extend(row for row in local[1:] if row[0] in local_by_name)
-        _write_rows(path, merged)
+        _write_csv(path_to_embeddings_csv, merge_rows(remote, local))
 
     def upload_embeddings(self, path_to_embeddings_csv: str, name: str) -> None:
-        """Uploads an embeddings CSV for the current dataset.
+        """Uploads an embeddings CSV file to the current dataset and sets ``embedding_id``.
 
-        If an embedding named ``name`` exists, its rows are merged in and the upload
-        is named ``<name>_<timestamp>``.
+        The file is checked and pruned in place to its ``filenames``,
+        ``embedding_<n>`` and ``labels`` columns. If an embedding whose name starts
+        with ``name`` exists, its rows are appended first and the upload is named
+        ``<name>_<YYYYmmdd_HHhMMmSSs>``. Rows are uploaded in the dataset's sample order.
 
         Args:
-            path_to_embeddings_csv: CSV with ``filenames``, ``embedding_<i>``… and ``labels``.
-            name: Embedding name.
+            path_to_embeddings_csv: The CSV file: ``filenames``, ``embedding_0`` …, ``labels``.
+            name: Name of the embedding.
 
         Raises:
-            RuntimeError: If the CSV is malformed.
-            ValueError: If its file names differ from the dataset's samples.
+            RuntimeError: If the CSV file is malformed.
+            ValueError: If a file name contains a comma, or the file names of the
+                rows differ from the dataset's.
         """
-        path = Path(path_to_embeddings_csv)
-        check_and_prune_csv(path)
+        check_and_prune_embeddings_csv(path_to_embeddings_csv)
         try:
             existing = self.get_embedding_by_name(name, ignore_suffix=True)
         except EmbeddingDoesNotExistError:
-            existing = None
-        if existing is not None:
-            self.append_embeddings(str(path), existing["id"])
+            pass
+        else:
+            self.append_embeddings(path_to_embeddings_csv, str(existing["id"]))
             name = f"{name}_{time.strftime('%Y%m%d_%Hh%Mm%Ss')}"
-        with path.open(newline="") as handle:
-            rows = list(csv.reader(handle))
-        header, body = rows[0], rows[1:]
-        names = [row[0] for row in body]
-        if any("," in n for n in names):
-            raise ValueError("File names in the embeddings CSV must not contain commas.")
-        on_server = self.get_filenames()  # type: ignore[attr-defined]
-        if len(names) != len(on_server) or set(names) != set(on_server):
-            raise ValueError(
-                f"The embeddings file has {len(names)} rows, the dataset {len(on_server)} samples, "
-                "and their file names must be the same."
-            )
-        by_name = {row[0]: row for row in body}
-        ordered = [header, *(by_name[n] for n in on_server)]
+        header, *rows = _read_csv(path_to_embeddings_csv)
+        filenames: list[str] = self.get_filenames()  # type: ignore[attr-defined]
+        ordered = order_rows(rows, filenames)
         target = self._http.get(
             self._dataset_path("/embeddings/writeCSVUrl"), params={"name": name}
         )
         self.embedding_id = str(target["embeddingId"])
-        self._http.put_signed(target["signedWriteUrl"], _csv_bytes(ordered))
-        for method in ("PCA", "TSNE", "UMAP"):
-            self._http.post(
-                self._dataset_path("/embeddings/{}/trigger2dEmbeddingsJob", self.embedding_id),
-                json={"dimensionalityReductionMethod": method},
+        data = _csv_bytes([header, *ordered])
+        self.upload_file_with_signed_url(data, str(target["signedWriteUrl"]))  # type: ignore[attr-defined]
+        path = self._dataset_path("/embeddings/{}/trigger2dEmbeddingsJob", self.embedding_id)
+        for method in _REDUCTIONS:
+            self._http.post(path, json={"dimensionalityReductionMethod": method})
+
+
+def check_and_prune_embeddings_csv(path: str | Path) -> None:
+    """Check an embeddings CSV file (CONTRACT §3.3) and keep only its upload columns.
+
+    Raises:
+        RuntimeError: If the header or a row is malformed.
+    """
+    rows = _read_csv(path)
+    header = rows[0] if rows else []
+    if any(column != column.strip() for column in header):
+        raise RuntimeError("Embeddings csv file must not contain whitespaces in the header.")
+    if not header or header[0] != "filenames":
+        first = header[0] if header else "nothing"
+        raise RuntimeError(f"Embeddings csv file must start with `filenames`, not {first!r}.")
+    if "labels" not in header:
+        raise RuntimeError("Embeddings csv file has no `labels` column.")
+    for column in header[1 : header.index("labels")]:
+        if not _EMBEDDING_COLUMN.match(column) and column not in _SPECIAL_COLUMNS:
+            raise RuntimeError(
+                f"Embeddings csv file must have `embedding_x` columns but found {column!r}."
             )
+    for line, row in enumerate(rows[1:], start=2):
+        if not row:
+            raise RuntimeError(f"Embeddings csv file must not have empty rows (line {line}).")
+        if len(row) != len(header):
+            raise RuntimeError(
+                f"Embeddings csv file: line {line} has {len(row)} values, the header {len(header)}."
+            )
+    keep = [i for i, column in enumerate(header) if any(p.match(column) for p in _KEEP_COLUMNS)]
+    _write_csv(path, [[row[i] for i in keep] for row in rows])
+
+
+def order_rows(rows: Rows, filenames: list[str]) -> Rows:
+    """The rows (file name first) in the order of ``filenames`` (the server's sample order).
+
+    Raises:
+        ValueError: If a file name has a comma or the rows' names differ from ``filenames``.
+    """
+    with_comma = [row[0] for row in rows if "," in row[0]]
+    if with_comma:
+        raise ValueError(f"File names must not contain commas: {with_comma[:3]}")
+    by_name = {row[0]: row for row in rows}
+    if len(rows) != len(filenames) or by_name.keys() != set(filenames):
+        missing = sorted(set(filenames) - by_name.keys())[:3]
+        unknown = sorted(by_name.keys() - set(filenames))[:3]
+        raise ValueError(
+            f"The embeddings file has {len(rows)} rows but the dataset has {len(filenames)} "
+            f"samples; the file names must be the same (missing e.g. {missing}, not in the "
+            f"dataset e.g. {unknown})."
+        )
+    return [by_name[name] for name in filenames]
+
+
+def merge_rows(remote: Rows, local: Rows) -> Rows:
+    """Server header and rows, a local row replacing the server row of its file, then new rows."""
+    local_by_name = {row[0]: row for row in local[1:]}
+    merged = [remote[0]]
+    seen: set[str] = set()
+    for row in remote[1:]:
+        merged.append(local_by_name.get(row[0], row))
+        seen.add(row[0])
+    merged.extend(row for row in local[1:] if row[0] not in seen)
+    return merged
+
+
+def _parse_csv(text: str) -> Rows:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def _read_csv(path: str | Path) -> Rows:
+    with open(path, newline="", encoding="utf-8") as file:
+        return list(csv.reader(file))
+
+
+def _csv_bytes(rows: Rows) -> bytes:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _write_csv(path: str | Path, rows: Rows) -> None:
+    Path(path).write_bytes(_csv_bytes(rows))

@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from tqdm import tqdm
+
 from runner.client._base import _ClientBase
-from runner.client.models import WireModel, to_wire, wire
+from runner.client.models import WireModel, to_camel, to_wire, wire
 
 
 class InvalidCustomMetadataWarning(Warning):
@@ -24,7 +26,7 @@ def verify_format(custom_metadata: Mapping[str, Any]) -> None:
             )
 
 
-def index_by_filename(custom_metadata: Mapping[str, Any]) -> dict[str, Any]:
+def index_by_filename(custom_metadata: Mapping[str, Any]) -> dict[str, dict[str, Any] | None]:
     """file_name → its metadata entry (or None), joined on images[].id == metadata[].image_id."""
     by_image_id = {entry["image_id"]: entry for entry in custom_metadata["metadata"]}
     return {image["file_name"]: by_image_id.get(image["id"]) for image in custom_metadata["images"]}
@@ -44,7 +46,9 @@ class _CustomMetadataMixin(_ClientBase):
         """
         verify_format(custom_metadata)
 
-    def index_custom_metadata_by_filename(self, custom_metadata: dict[str, Any]) -> dict[str, Any]:
+    def index_custom_metadata_by_filename(
+        self, custom_metadata: dict[str, Any]
+    ) -> dict[str, dict[str, Any] | None]:
         """Maps each file name to its custom metadata entry.
 
         Args:
@@ -70,46 +74,59 @@ class _CustomMetadataMixin(_ClientBase):
         Raises:
             KeyError: If ``images`` or ``metadata`` is missing.
         """
+        from runner.client.samples import progress_enabled  # samples imports this module
+
         verify_format(custom_metadata)
         samples = self._http.get(
-            self._dataset_path("/samples/partial"), params={"mode": "fileNames"}
+            self._dataset_path("/samples/partial"), params={"mode": "fileNames"}, retry=True
         )
-        sample_id_by_name = {s["fileName"]: s["id"] for s in samples}
-        name_by_image_id = {image["id"]: image["file_name"] for image in custom_metadata["images"]}
-        updates: list[tuple[str, Any]] = []
-        for entry in custom_metadata["metadata"]:
-            name = name_by_image_id.get(entry.get("image_id"))
-            if name is None or name not in sample_id_by_name:
-                what = f"image id {entry.get('image_id')}" if name is None else f"file {name}"
-                warnings.warn(
-                    f"Custom metadata for unknown {what} skipped.",
-                    InvalidCustomMetadataWarning,
-                    stacklevel=2,
-                )
-                continue
-            updates.append((sample_id_by_name[name], entry))
+        updates = _updates({s["fileName"]: s["id"] for s in samples}, custom_metadata)
 
         def put(update: tuple[str, Any]) -> None:
             sample_id, entry = update
-            self._http.put(
-                self._dataset_path("/samples/{}", sample_id), json={"customMetaData": entry}
-            )
+            path = self._dataset_path("/samples/{}", sample_id)
+            self._http.put(path, json={"customMetaData": entry})
 
-        with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-            list(pool.map(put, updates))
+        show = verbose and progress_enabled()
+        bar = tqdm(total=len(updates), unit="sample", desc="metadata", disable=not show)
+        with bar, ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+            for _ in pool.map(put, updates):
+                bar.update(1)
 
     def create_custom_metadata_config(self, name: str, configs: list[dict[str, Any]]) -> WireModel:
         """Creates a custom metadata configuration for the current dataset.
 
         Args:
             name: Name of the configuration.
-            configs: Entries ``{"name", "path", "defaultValue", "valueDataType"}``.
+            configs: Entries ``{"name", "path", "defaultValue", "valueDataType"}``
+                (snake_case keys and ConfigurationEntry objects are accepted too).
 
         Returns:
             The create response ``{"id": ...}``.
         """
-        body = {"name": name, "configs": to_wire(configs)}
+        entries = [{to_camel(k): v for k, v in to_wire(entry).items()} for entry in configs]
+        body = {"name": name, "configs": entries}
         result: WireModel = wire(
             self._http.post(self._dataset_path("/configuration/metadata"), json=body)
         )
         return result
+
+
+def _updates(
+    sample_id_by_name: Mapping[str, str], custom_metadata: Mapping[str, Any]
+) -> list[tuple[str, Any]]:
+    """(sample id, metadata entry) pairs; entries of unknown images or files warned and skipped."""
+    name_by_image_id = {image["id"]: image["file_name"] for image in custom_metadata["images"]}
+    updates: list[tuple[str, Any]] = []
+    for entry in custom_metadata["metadata"]:
+        name = name_by_image_id.get(entry.get("image_id"))
+        if name is None or name not in sample_id_by_name:
+            what = f"image id {entry.get('image_id')!r}" if name is None else f"file {name!r}"
+            warnings.warn(
+                f"Custom metadata for unknown {what} skipped.",
+                InvalidCustomMetadataWarning,
+                stacklevel=3,
+            )
+            continue
+        updates.append((sample_id_by_name[name], entry))
+    return updates

@@ -1,4 +1,4 @@
-"""Uploading samples: ``upload_dataset`` and signed-URL uploads."""
+"""Samples: file names, signed-URL uploads and ``upload_dataset`` (CONTRACT §4, §8.1)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -16,11 +17,12 @@ from tqdm import tqdm
 
 from runner.client._base import _ClientBase
 from runner.client._images import PreparedImage, list_image_files, prepare_image
-from runner.client.errors import ApiError, LightlyClientError
+from runner.client.errors import ApiError, error_for_status
 from runner.client.metadata import index_by_filename, verify_format
 
 UploadMode = Literal["thumbnails", "full", "metadata"]
 _IMG_TYPE = {"thumbnails": "thumbnail", "full": "full", "metadata": "meta"}
+_MAX_PATH = 255
 
 
 def progress_enabled() -> bool:
@@ -28,8 +30,28 @@ def progress_enabled() -> bool:
     return sys.stderr.isatty() and not os.environ.get("LIGHTLY_RUN_NO_PROGRESS")
 
 
+@dataclass(frozen=True)
+class _Upload:
+    """What every per-image upload of one ``upload_dataset`` call shares."""
+
+    files: Mapping[str, Path]
+    mode: str
+    custom: Mapping[str, Any]
+    azure: bool
+
+
 class _SamplesMixin(_ClientBase):
-    """Sample uploads."""
+    """Samples: file names and uploads."""
+
+    def get_filenames(self) -> list[str]:
+        """Downloads the file names of all samples of the current dataset, in sample order.
+
+        This is an expensive operation for large datasets.
+
+        Returns:
+            The file names; position i is sample i (the bit i of tag bitmasks).
+        """
+        return list(self._http.get(self._dataset_path("/mappings"), params={"field": "fileName"}))
 
     def upload_file_with_signed_url(
         self,
@@ -38,20 +60,29 @@ class _SamplesMixin(_ClientBase):
         headers: dict[str, str] | None = None,
         session: requests.Session | None = None,
     ) -> requests.Response:
-        """Uploads a file to a signed write URL (PUT, no Lightly credentials).
+        """Uploads a file to a signed write URL with a PUT request (no Lightly credentials).
 
         Args:
             file: The file object (or bytes) to upload.
-            signed_write_url: The signed URL.
-            headers: Extra headers (e.g. for Azure or S3 encryption).
-            session: Ignored: uploads reuse the client's pooled session.
+            signed_write_url: The signed URL to upload the file to.
+            headers: Extra headers for the request (e.g. for Azure).
+            session: A requests session to send it with; default: the client's
+                pooled session (with retries).
 
         Returns:
-            The HTTP response.
+            The response of the PUT request.
+
+        Raises:
+            ApiError: If the storage answers with an error status.
         """
-        return self._http.put_signed(
-            signed_write_url, file, headers=_upload_headers(signed_write_url, headers)
-        )
+        all_headers = _upload_headers(signed_write_url, headers)
+        if session is None:
+            return self._http.put_signed(signed_write_url, file, headers=all_headers)
+        response = session.put(signed_write_url, data=file, headers=all_headers)
+        if not response.ok:
+            label = signed_write_url.split("?", 1)[0]
+            raise error_for_status(response.status_code, response.text, method="PUT", path=label)
+        return response
 
     def upload_dataset(
         self,
@@ -60,139 +91,147 @@ class _SamplesMixin(_ClientBase):
         mode: UploadMode = "thumbnails",
         custom_metadata: dict[str, Any] | None = None,
     ) -> None:
-        """Uploads the images of a folder to the current dataset.
+        """Uploads the images of a folder (or dataset object) to the current dataset.
 
-        Files already in the dataset are skipped. Each image gets its metadata
-        (and EXIF) and, by ``mode``, a 128 px WebP thumbnail and the original file.
+        Files already in the dataset are skipped. Each image gets its metadata and
+        EXIF, and by ``mode`` a WebP thumbnail (``thumbnails``), thumbnail and
+        original (``full``), or nothing else (``metadata``). Failed images are
+        reported as warnings.
 
         Args:
-            input: A folder of images, or a dataset object with ``get_filenames()``
-                and ``get_filepath_from_filename(filename)``.
-            max_workers: Uploads in parallel.
-            mode: ``thumbnails``, ``full`` (thumbnail and original) or ``metadata``.
-            custom_metadata: COCO-style custom metadata for the images (see
-                ``upload_custom_metadata``).
+            input: A folder of images (file names are relative to it), or a dataset
+                object with ``get_filenames()`` and ``get_filepath_from_filename(name)``.
+            max_workers: Maximum number of images uploaded in parallel.
+            mode: One of ``thumbnails``, ``full``, ``metadata``.
+            custom_metadata: COCO-style custom metadata (see ``upload_custom_metadata``).
 
         Raises:
-            ValueError: If the folder does not exist, the mode is unknown or the
-                dataset would exceed its quota.
+            ValueError: If the input has no images or the wrong type, the mode is
+                unknown, or the dataset would exceed the quota.
+            KeyError: If ``custom_metadata`` lacks ``images`` or ``metadata``.
             RuntimeError: If no image could be uploaded.
         """
         if mode not in _IMG_TYPE:
             raise ValueError(f"mode must be one of {sorted(_IMG_TYPE)}, not {mode!r}")
-        local = _local_files(input)
-        tags = self._http.get(self._dataset_path("/tags"))
-        on_server = {
-            s["fileName"]
-            for s in self._http.get(
-                self._dataset_path("/samples/partial"), params={"mode": "fileNames"}
-            )
-        }
-        quota = int(self._http.get("/v1/quota"))
-        total = len(on_server | set(local))
-        if total > quota:
-            raise ValueError(f"The dataset would have {total} samples; your quota is {quota}.")
-        metadata_by_name: Mapping[str, Any] = {}
+        files = _local_files(input)
         if custom_metadata is not None:
             verify_format(custom_metadata)
-            metadata_by_name = index_by_filename(custom_metadata)
-        datasource_type = self._datasource_type()
-        self._http.put(
-            self._dataset_path("/registerDatasetUpload"),
-            json={
-                "total": total,
-                "processed": len(on_server),
-                "uploadMethod": "USER_PIP",
-                "isRegistered": True,
-            },
-        )
-        todo = [name for name in local if name not in on_server]
-        failures = self._upload_all(
-            todo, local, mode, metadata_by_name, datasource_type, max_workers
-        )
-        if todo and len(failures) == len(todo):
-            raise RuntimeError(
-                f"None of the {len(todo)} images could be uploaded; first error: {failures[0][1]}"
-            )
-        for name, error in failures:
-            warnings.warn(f"Upload of image {name} failed with error {error}", stacklevel=2)
-        if not tags:
+        had_tags = bool(self._http.get(self._dataset_path("/tags")))
+        todo, job = self._new_files(files)
+        custom = index_by_filename(custom_metadata) if custom_metadata is not None else {}
+        plan = _Upload(files, mode, custom, self._datasource_type() == "AZURE")
+        self._http.put(self._dataset_path("/registerDatasetUpload"), json=job)
+        failures = self._upload_all(todo, plan, max_workers)
+        _report_failures(todo, failures)
+        if not had_tags:
             body = {"imgType": _IMG_TYPE[mode], "creator": self._creator}
             self._http.post(self._dataset_path("/tags/initial"), json=body)
-        elif len(failures) < len(todo):
+        elif todo:
             name = time.strftime("%Y%m%d_%Hh%Mm%Ss")
             body = {"upsizeTagName": name, "upsizeTagCreator": self._creator}
             self._http.post(self._dataset_path("/tags/upsize"), json=body)
 
+    def _new_files(self, files: Mapping[str, Path]) -> tuple[list[str], dict[str, Any]]:
+        """The files not yet on the server, and the upload job (JobStatusMeta) to register.
+
+        Raises:
+            ValueError: If the dataset would exceed the quota.
+        """
+        partial = self._http.get(
+            self._dataset_path("/samples/partial"), params={"mode": "fileNames"}, retry=True
+        )
+        on_server = {sample["fileName"] for sample in partial}
+        total = len(on_server | files.keys())
+        quota = int(self._http.get("/v1/quota"))
+        if total > quota:
+            raise ValueError(
+                f"The dataset would have {total} samples, more than your quota of {quota}."
+            )
+        todo = [name for name in files if name not in on_server]
+        job = {"total": total, "processed": len(on_server), "uploadMethod": "USER_PIP"}
+        return todo, {**job, "isRegistered": True}
+
     def _datasource_type(self) -> str:
         try:
-            return str(self._http.get(self._dataset_path("/datasource")).get("type", "LIGHTLY"))
+            datasource = self._http.get(self._dataset_path("/datasource"))
         except ApiError:
             return "LIGHTLY"
+        return str((datasource or {}).get("type", "LIGHTLY"))
 
     def _upload_all(
-        self,
-        todo: list[str],
-        local: Mapping[str, Path],
-        mode: str,
-        metadata_by_name: Mapping[str, Any],
-        datasource_type: str,
-        max_workers: int,
-    ) -> list[tuple[str, str]]:
-        failures: list[tuple[str, str]] = []
+        self, todo: list[str], plan: _Upload, max_workers: int
+    ) -> dict[str, BaseException]:
+        """Upload ``todo`` in parallel; file name → error of each failed image."""
+        failures: dict[str, BaseException] = {}
 
         def upload(name: str) -> None:
             try:
-                self._upload_one(
-                    local[name], name, mode, metadata_by_name.get(name), datasource_type
-                )
-            except (OSError, LightlyClientError, ValueError) as error:
-                failures.append((name, str(error)))
+                self._upload_one(name, plan)
+            except Exception as error:  # per-image failures become warnings
+                failures[name] = error
 
-        with (
-            ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool,
-            tqdm(total=len(todo), unit="img", desc="upload", disable=not progress_enabled()) as bar,
-        ):
+        bar = tqdm(total=len(todo), unit="img", desc="upload", disable=not progress_enabled())
+        with bar, ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
             for _ in pool.map(upload, todo):
                 bar.update(1)
         return failures
 
-    def _upload_one(
-        self, path: Path, name: str, mode: str, custom: Any, datasource_type: str
-    ) -> None:
-        if len(str(path)) > 255:
-            raise ValueError(f"file path longer than 255 characters: {path}")
-        image = prepare_image(path, name, with_thumbnail=mode != "metadata")
-        sample_id = self._create_sample(image, custom)
-        headers = _azure_headers if datasource_type == "AZURE" else None
-        if mode == "thumbnails" and image.thumbnail is not None:
+    def _upload_one(self, name: str, plan: _Upload) -> None:
+        path = plan.files[name]
+        if len(str(path)) > _MAX_PATH:
+            raise ValueError(f"the file path is longer than {_MAX_PATH} characters: {path}")
+        image = prepare_image(path, name, with_thumbnail=plan.mode != "metadata")
+        sample_id = self._create_sample(image, plan.custom.get(name))
+        thumbnail = image.thumbnail
+        if plan.mode == "thumbnails" and thumbnail is not None:
             url = self._http.get(
-                self._dataset_path("/samples/{}/writeurl", sample_id), params={"isThumbnail": True}
+                self._dataset_path("/samples/{}/writeurl", sample_id),
+                params={"isThumbnail": True},
+                retry=True,
             )
-            self.upload_file_with_signed_url(
-                image.thumbnail, url, headers=headers and headers(image.thumbnail)
+            self._put_blob(thumbnail, url, plan.azure)
+        elif plan.mode == "full":
+            urls = self._http.get(
+                self._dataset_path("/samples/{}/writeurls", sample_id), retry=True
             )
-        elif mode == "full":
-            urls = self._http.get(self._dataset_path("/samples/{}/writeurls", sample_id))
-            if image.thumbnail is not None:
-                self.upload_file_with_signed_url(
-                    image.thumbnail, urls["thumb"], headers=headers and headers(image.thumbnail)
-                )
-            data = path.read_bytes()
-            self.upload_file_with_signed_url(data, urls["full"], headers=headers and headers(data))
+            if thumbnail is not None:
+                self._put_blob(thumbnail, urls["thumb"], plan.azure)
+            self._put_blob(path.read_bytes(), urls["full"], plan.azure)
+
+    def _put_blob(self, data: bytes, url: str, azure: bool) -> None:
+        self.upload_file_with_signed_url(data, url, headers=_azure_headers(data) if azure else None)
 
     def _create_sample(self, image: PreparedImage, custom: Any) -> str:
-        body: dict[str, Any] = {
-            "fileName": image.file_name,
-            "metaData": image.meta_data,
-            "customMetaData": custom,
-        }
-        if image.thumb_name is not None and image.thumbnail is not None:
+        body: dict[str, Any] = {"fileName": image.file_name}
+        if image.thumb_name is not None:
             body["thumbName"] = image.thumb_name
         if image.exif is not None:
             body["exif"] = image.exif
+        body["metaData"] = image.meta_data
+        body["customMetaData"] = custom  # explicit null when the image has none
         created = self._http.post(self._dataset_path("/samples"), json=body, retry=True)
         return str(created["id"])
+
+
+def _report_failures(todo: list[str], failures: Mapping[str, BaseException]) -> None:
+    if not failures:
+        return
+    first = next(i for i, name in enumerate(todo) if name in failures)
+    if len(failures) == len(todo):
+        error = failures[todo[first]]
+        raise RuntimeError(
+            f"None of the {len(todo)} images could be uploaded; e.g. {todo[first]}: {error}"
+        ) from error
+    for name in todo:
+        if name in failures:
+            warnings.warn(
+                f"Upload of image {name} failed with error {failures[name]}", stacklevel=3
+            )
+    warnings.warn(
+        f"{len(failures)} of {len(todo)} images failed to upload; the first failed index "
+        f"is {first} ({todo[first]}).",
+        stacklevel=3,
+    )
 
 
 def _azure_headers(data: bytes) -> dict[str, str]:
@@ -210,7 +249,7 @@ def _upload_headers(url: str, headers: Mapping[str, str] | None) -> dict[str, st
     """Add S3 server-side-encryption headers when LIGHTLY_S3_SSE_KMS_KEY asks for them."""
     result = dict(headers or {})
     key = os.environ.get("LIGHTLY_S3_SSE_KMS_KEY", "").strip()
-    looks_like_s3 = ".amazonaws.com" in url or "x-amz-" in url.lower()
+    looks_like_s3 = ".amazonaws.com/" in url and ".s3." in url
     if key and looks_like_s3 and "x-amz-server-side-encryption" not in result:
         if key.lower() == "true":
             result["x-amz-server-side-encryption"] = "AES256"
@@ -221,12 +260,20 @@ def _upload_headers(url: str, headers: Mapping[str, str] | None) -> dict[str, st
 
 
 def _local_files(source: str | Any) -> dict[str, Path]:
-    """file name → path of the images to upload."""
+    """File name → path of the images to upload, in upload order."""
     if isinstance(source, (str, os.PathLike)):
         folder = Path(source)
         if not folder.is_dir():
-            raise ValueError(
-                f"input must be a folder of images; {str(folder)!r} is not a directory"
-            )
-        return {name: folder / name for name in list_image_files(folder)}
-    return {name: Path(source.get_filepath_from_filename(name)) for name in source.get_filenames()}
+            raise ValueError(f"input must be a folder of images; {str(folder)!r} is not a folder")
+        files = {name: folder / name for name in list_image_files(folder)}
+        if not files:
+            raise ValueError(f"input folder {str(folder)!r} contains no image files")
+        return files
+    if not (hasattr(source, "get_filenames") and hasattr(source, "get_filepath_from_filename")):
+        raise ValueError(
+            "input must be a folder path or a dataset with get_filenames() and "
+            f"get_filepath_from_filename(); got {type(source).__name__}"
+        )
+    return {
+        str(name): Path(source.get_filepath_from_filename(name)) for name in source.get_filenames()
+    }

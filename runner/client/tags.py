@@ -15,14 +15,6 @@ INITIAL_TAG = "initial-tag"
 class _TagsMixin(_ClientBase):
     """Tags of the current dataset."""
 
-    def get_filenames(self) -> list[str]:
-        """Fetches the file names of all samples of the current dataset, in sample order.
-
-        Returns:
-            The file names.
-        """
-        return list(self._http.get(self._dataset_path("/mappings"), params={"field": "fileName"}))
-
     def get_all_tags(self) -> list[WireModel]:
         """Fetches all tags of the current dataset.
 
@@ -75,9 +67,17 @@ class _TagsMixin(_ClientBase):
 
         Returns:
             The file names.
+
+        Raises:
+            ValueError: If ``exclude_parent_tag`` is set for a tag without a parent, or
+                the tag refers to more samples than the dataset has.
         """
         mask = field(tag_data, "bitMaskData")
         if exclude_parent_tag:
+            if field(tag_data, "prevTagId") is None:
+                raise ValueError(
+                    f"exclude_parent_tag: tag {field(tag_data, 'name')!r} has no parent tag"
+                )
             body = {
                 "tagId1": field(tag_data, "id"),
                 "tagId2": field(tag_data, "prevTagId"),
@@ -86,7 +86,7 @@ class _TagsMixin(_ClientBase):
             mask = self._http.post(self._dataset_path("/tags/arithmetics/bitmask"), json=body)[
                 "bitMaskData"
             ]
-        filenames = filenames_on_server or self.get_filenames()
+        filenames = filenames_on_server or self.get_filenames()  # type: ignore[attr-defined]
         return bitmask.filenames_in_mask(mask, filenames)
 
     def create_tag_from_filenames(
@@ -116,16 +116,8 @@ class _TagsMixin(_ClientBase):
             if not initial:
                 raise RuntimeError("There exists no initial-tag for this dataset.")
             parent_tag_id = initial[0]
-        filenames = self.get_filenames()
-        wanted = set(fnames_new_tag)
-        mask, count = bitmask.mask_from_filenames(wanted, filenames)
-        if count != len(wanted):
-            missing = sorted(wanted - set(filenames))[:3]
-            example = filenames[0] if filenames else "(the dataset has no samples)"
-            raise RuntimeError(
-                f"{len(wanted) - count} of the file names are not in the dataset, e.g. "
-                f"{missing}. A valid file name looks like: {example!r}"
-            )
+        filenames: list[str] = self.get_filenames()  # type: ignore[attr-defined]
+        mask = _mask_of(set(fnames_new_tag), filenames)
         body = {
             "name": new_tag_name,
             "prevTagId": parent_tag_id,
@@ -154,3 +146,20 @@ class _TagsMixin(_ClientBase):
             TagDoesNotExistError: If the dataset has no tag of that name.
         """
         self.delete_tag_by_id(self.get_tag_by_name(tag_name)["id"])
+
+
+def _mask_of(wanted: set[str], filenames: list[str]) -> str:
+    """The bitmask of ``wanted`` among the dataset's ``filenames``.
+
+    Raises:
+        RuntimeError: If a wanted file name is not in the dataset.
+    """
+    mask, count = bitmask.mask_from_filenames(wanted, filenames)
+    if count != len(wanted):
+        missing = sorted(wanted - set(filenames))[:3]
+        example = filenames[0] if filenames else "(the dataset has no samples)"
+        raise RuntimeError(
+            f"{len(wanted) - count} of the file names are not in the dataset, e.g. "
+            f"{missing}. A valid file name looks like: {example!r}"
+        )
+    return mask

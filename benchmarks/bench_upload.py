@@ -1,0 +1,199 @@
+"""Benchmark: ``upload_dataset`` of 2,000 small images vs a plain keep-alive PUT loop.
+
+A tiny threaded ``http.server`` (in its own process, so it does not share the
+client's GIL) on 127.0.0.1:0 answers the API calls ``upload_dataset`` makes and
+accepts PUTs of blobs. The baseline is a ``requests.Session`` PUT loop sending the
+same bytes (the thumbnails, plus the originals in ``full`` mode) to the same
+server, one request per blob, measured in the same run. Target: ``upload_dataset``
+reaches at least 70 % of the loop's throughput.
+
+``upload_dataset`` also creates each sample (POST) and fetches its write URL (GET),
+and computes metadata and a WebP thumbnail, so on pure loopback — where a request
+costs only CPU — it is CPU-bound. ``--latency-ms`` makes the server wait before each
+answer, like the network between a user and the platform; the default runs both
+loopback (0 ms) and 5 ms.
+
+Run: ``.venv/bin/python benchmarks/bench_upload.py [--images 2000] [--workers 8]
+[--modes thumbnails,full] [--latency-ms 0,5]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import random
+import socket
+import sys
+import tempfile
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("LIGHTLY_RUN_NO_PROGRESS", "1")
+
+from runner.client import ApiWorkflowClient
+from runner.client._images import prepare_image
+
+DATASET = "d" * 24
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Just enough of the Lightly API for ``upload_dataset``, plus a blob sink."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive
+    counter = 0
+    latency = 0.0
+
+    def setup(self) -> None:
+        # as real servers do: no Nagle delay between the header and the body writes
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def _answer(self, status: int, body: Any = None) -> None:
+        if Handler.latency:
+            time.sleep(Handler.latency)
+        data = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _read_body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _base(self) -> str:
+        return f"http://{self.headers['Host']}"
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path.endswith("/tags") or path.endswith("/samples/partial"):
+            self._answer(200, [])
+        elif path == "/v1/quota":
+            self._answer(200, "1000000")
+        elif path.endswith("/datasource"):
+            self._answer(404, {"code": "DATASET_DATASOURCE_UNKNOWN", "error": "none"})
+        elif path.endswith("/writeurl"):
+            self._answer(200, f"{self._base()}/blobs{path}?sig=x")
+        elif path.endswith("/writeurls"):
+            base = f"{self._base()}/blobs{path}"
+            self._answer(200, {"full": f"{base}/full?sig=x", "thumb": f"{base}/thumb?sig=x"})
+        else:
+            self._answer(404, {"code": "NOT_FOUND", "error": path})
+
+    def do_POST(self) -> None:
+        self._read_body()
+        Handler.counter += 1
+        self._answer(201, {"id": f"{Handler.counter:024x}"})
+
+    def do_PUT(self) -> None:
+        self._read_body()
+        self._answer(200)
+
+
+def serve(port_queue: Any, latency: float) -> None:
+    Handler.latency = latency
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    port_queue.put(server.server_address[1])
+    server.serve_forever()
+
+
+def make_images(folder: Path, count: int) -> None:
+    rng = random.Random(0)
+    for i in range(count):
+        size = (rng.randint(48, 96), rng.randint(48, 96))
+        pixels = bytes(rng.getrandbits(8) for _ in range(size[0] * size[1] * 3))
+        Image.frombytes("RGB", size, pixels).save(folder / f"img_{i:05d}.jpg", quality=85)
+
+
+def blobs_of(folder: Path, mode: str) -> list[bytes]:
+    """The bytes ``upload_dataset`` PUTs in ``mode``: thumbnails (and originals)."""
+    blobs = []
+    for path in sorted(folder.iterdir()):
+        thumbnail = prepare_image(path, path.name, with_thumbnail=True).thumbnail
+        assert thumbnail is not None
+        blobs.append(thumbnail)
+        if mode == "full":
+            blobs.append(path.read_bytes())
+    return blobs
+
+
+def plain_loop(base: str, blobs: list[bytes]) -> tuple[float, float]:
+    """(wall seconds, client CPU seconds) of one PUT per blob on one keep-alive session."""
+    with requests.Session() as session:
+        start, cpu = time.perf_counter(), time.process_time()
+        for i, blob in enumerate(blobs):
+            session.put(f"{base}/blobs/plain/{i}?sig=x", data=blob).raise_for_status()
+        return time.perf_counter() - start, time.process_time() - cpu
+
+
+def with_client(base: str, folder: Path, mode: str, workers: int) -> tuple[float, float]:
+    """(wall seconds, client CPU seconds) of ``upload_dataset``."""
+    client = ApiWorkflowClient(token="bench", dataset_id=DATASET, server_location=base)
+    start, cpu = time.perf_counter(), time.process_time()
+    client.upload_dataset(str(folder), max_workers=workers, mode=mode)  # type: ignore[arg-type]
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--modes", default="thumbnails")
+    parser.add_argument("--latency-ms", default="0,5")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        make_images(folder, args.images)
+        size = sum(p.stat().st_size for p in folder.iterdir())
+        print(f"{args.images} images, {size / 2**20:.1f} MB, {args.workers} workers")
+        blobs = {mode: blobs_of(folder, mode) for mode in args.modes.split(",")}
+        for latency in (float(ms) for ms in args.latency_ms.split(",")):
+            queue: Any = multiprocessing.Queue()
+            server = multiprocessing.Process(
+                target=serve, args=(queue, latency / 1000), daemon=True
+            )
+            server.start()
+            base = f"http://127.0.0.1:{queue.get(timeout=10)}"
+            try:
+                for mode, mode_blobs in blobs.items():
+                    report(base, folder, mode, args.workers, mode_blobs, latency)
+            finally:
+                server.terminate()
+                server.join()
+
+
+def report(
+    base: str, folder: Path, mode: str, workers: int, blobs: list[bytes], latency: float
+) -> None:
+    plain, plain_cpu = plain_loop(base, blobs)
+    ours, ours_cpu = with_client(base, folder, mode, workers)
+    count, megabytes = len(list(folder.iterdir())), sum(map(len, blobs)) / 2**20
+    print(f"mode={mode}, server latency {latency:g} ms: {len(blobs)} PUTs, {megabytes:.1f} MB")
+    for label, wall, cpu in (
+        ("plain keep-alive PUT loop", plain, plain_cpu),
+        ("upload_dataset", ours, ours_cpu),
+    ):
+        print(
+            f"  {label:26} {wall:6.2f} s  {count / wall:5.0f} img/s  {megabytes / wall:5.1f} MB/s"
+            f"  client CPU {cpu / count * 1000:4.2f} ms/img"
+        )
+    ratio = plain / ours
+    verdict = "OK" if ratio >= 0.7 else "BELOW TARGET"
+    print(f"  upload_dataset / plain loop throughput: {ratio:.0%}  (target >= 70%: {verdict})")
+
+
+if __name__ == "__main__":
+    main()

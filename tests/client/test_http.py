@@ -1,0 +1,196 @@
+"""The HTTP boundary: retries, Retry-After, timeouts, transport errors, token hygiene."""
+
+from __future__ import annotations
+
+import io
+import socket
+import traceback
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+
+from runner.client import (
+    ApiError,
+    BadRequest,
+    NotFound,
+    RateLimited,
+    RequestTimeout,
+    RetryPolicy,
+    ServerError,
+    TransportError,
+)
+from runner.client._http import LightlyHttp
+from tests.client.contract import SERVER, TOKEN, query_of
+
+URL = f"{SERVER}/v1/x"
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def http(sleeps: Sleeps) -> LightlyHttp:
+    policy = RetryPolicy(attempts=4, backoff=1.0, max_backoff=8.0, jitter=0.0)
+    return LightlyHttp(base_url=SERVER + "/", token=TOKEN, retry=policy, sleep=sleeps)
+
+
+def full_text(error: BaseException) -> str:
+    """Everything a traceback of ``error`` would show, causes included."""
+    return "".join(traceback.format_exception(error))
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_transient_statuses_are_retried_with_backoff_then_raised(
+    http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps, status: int
+) -> None:
+    mocked.get(URL, status=status, json={"code": "X", "error": "busy"})
+    with pytest.raises(ApiError) as info:
+        http.get("/v1/x")
+    assert isinstance(info.value, RateLimited if status == 429 else ServerError)
+    assert str(info.value) == f"GET /v1/x failed with HTTP {status}: X: busy"
+    assert info.value.status == status and info.value.path == "/v1/x"
+    assert len(mocked.calls) == 4 and sleeps == [1.0, 2.0, 4.0]
+
+
+def test_a_retry_that_succeeds_returns_the_answer(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, status=503, body="")
+    mocked.get(URL, json={"ok": True})
+    assert http.get("/v1/x") == {"ok": True}
+    assert len(mocked.calls) == 2
+
+
+def test_retry_after_is_honoured(http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
+    mocked.get(URL, status=429, headers={"Retry-After": "3"}, body="")
+    mocked.get(URL, status=503, headers={"Retry-After": "120"}, body="")
+    mocked.get(URL, json=[])
+    assert http.get("/v1/x") == []
+    assert sleeps == [3.0, 8.0]  # capped at max_backoff
+
+
+def test_backoff_has_jitter_and_a_cap() -> None:
+    policy = RetryPolicy(backoff=1.0, max_backoff=32.0, jitter=0.25)
+    delays = [policy.delay(attempt) for attempt in (1, 2, 6, 10)]
+    assert 0.75 <= delays[0] <= 1.25 and 1.5 <= delays[1] <= 2.5
+    assert 24 <= delays[2] <= 40 and 24 <= delays[3] <= 40
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409])
+def test_client_errors_are_not_retried(http: LightlyHttp, mocked: responses.RequestsMock, status: int) -> None:
+    mocked.get(URL, status=status, json={"code": "C", "error": "no"})
+    with pytest.raises(ApiError) as info:
+        http.get("/v1/x")
+    assert info.value.status == status and len(mocked.calls) == 1
+
+
+def test_post_is_not_retried_unless_asked(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+    mocked.post(URL, status=503, body="down")
+    with pytest.raises(ServerError, match="POST /v1/x failed with HTTP 503: down"):
+        http.post("/v1/x", json={"a": 1})
+    assert len(mocked.calls) == 1
+    with pytest.raises(ServerError):
+        http.post("/v1/x", json={"a": 1}, retry=True)
+    assert len(mocked.calls) == 5
+
+
+def test_put_and_delete_are_retried(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+    mocked.put(URL, status=502, body="")
+    mocked.put(URL, body="")
+    mocked.delete(URL, status=500, body="")
+    mocked.delete(URL, body="")
+    assert http.put("/v1/x", json={}) is None and http.delete("/v1/x") is None
+    assert len(mocked.calls) == 4
+
+
+def test_timeout_raises_request_timeout_with_a_clear_message(
+    http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    mocked.get(URL, body=requests.exceptions.ReadTimeout(f"Read timed out. (url: {URL}?token={TOKEN})"))
+    with pytest.raises(RequestTimeout) as info:
+        http.get("/v1/x", timeout=(1.0, 2.5))
+    assert str(info.value) == "GET /v1/x: no answer within 2.5 s (attempt 4 of 4)"
+    assert isinstance(info.value, TransportError) and len(sleeps) == 3
+    assert "Read timed out" in full_text(info.value) and TOKEN not in full_text(info.value)
+
+
+def test_connection_refused_raises_transport_error_without_the_token(sleeps: Sleeps) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    http = LightlyHttp(base_url=f"http://127.0.0.1:{port}", token=TOKEN, retry=RetryPolicy(attempts=2), sleep=sleeps)
+    with pytest.raises(TransportError) as info:
+        http.get("/v1/x", params={"a": 1})
+    assert str(info.value) == f"GET /v1/x: could not reach 127.0.0.1:{port} (ConnectionError; attempt 2 of 2)"
+    assert not isinstance(info.value, RequestTimeout)
+    assert TOKEN not in full_text(info.value) and "***" in full_text(info.value)
+
+
+def test_the_token_is_never_in_an_error(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, status=400, body=f"bad request {URL}?token={TOKEN}")
+    with pytest.raises(BadRequest) as info:
+        http.get("/v1/x")
+    assert TOKEN not in full_text(info.value) and TOKEN not in info.value.body
+    assert TOKEN not in repr(info.value.args)
+
+
+def test_query_booleans_none_and_token_last(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, json=[])
+    http.get("/v1/x", params={"shared": False, "exact": True, "skip": None, "n": 5, "name": "a b/+"})
+    assert query_of(mocked.calls[0]) == [("shared", "False"), ("exact", "True"), ("n", "5"), ("name", "a b/+"), ("token", TOKEN)]
+
+
+def test_json_bodies_refuse_nan(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+    with pytest.raises(ValueError):
+        http.post("/v1/x", json={"score": float("nan")})
+    assert len(mocked.calls) == 0
+
+
+def test_text_plain_answers_stay_text(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, body="1e3\ntrue", content_type="text/plain")
+    assert http.get("/v1/x") == "1e3\ntrue"
+
+
+def test_not_found_carries_code_and_message(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+    mocked.get(URL, status=404, json={"code": "DATASET_UNKNOWN", "error": "dataset x not found"})
+    with pytest.raises(NotFound) as info:
+        http.get("/v1/x")
+    assert (info.value.code, info.value.message) == ("DATASET_UNKNOWN", "dataset x not found")
+
+
+def test_signed_transfers_carry_no_token_and_hide_the_signature(
+    http: LightlyHttp, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    mocked.put("https://blobs.test/k", body="")
+    mocked.get("https://blobs.test/k", body=b"bytes")
+    mocked.get("https://blobs.test/missing", status=403, body="denied")
+    http.put_signed("https://blobs.test/k?sig=s3cr3t", b"bytes")
+    assert http.get_signed("https://blobs.test/k?sig=s3cr3t") == b"bytes"
+    assert http.download("https://blobs.test/k?sig=s3cr3t", tmp_path / "d" / "f.bin").read_bytes() == b"bytes"
+    assert all("token" not in c.request.url for c in mocked.calls)
+    with pytest.raises(ApiError) as info:
+        http.download("https://blobs.test/missing?sig=s3cr3t", tmp_path / "d" / "g.bin")
+    assert "s3cr3t" not in str(info.value) and str(info.value).startswith("GET https://blobs.test/missing failed")
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["f.bin"]
+
+
+def test_a_file_body_is_rewound_for_each_attempt(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+    class Body(io.BytesIO):
+        seeks: list[int] = []
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            self.seeks.append(offset)
+            return super().seek(offset, whence)
+
+    mocked.put("https://blobs.test/k", status=503, body="")
+    mocked.put("https://blobs.test/k", body="")
+    body = Body(b"0123456789")
+    http.put_signed("https://blobs.test/k", body)
+    assert len(mocked.calls) == 2 and 0 in body.seeks

@@ -1,0 +1,260 @@
+"""Wire contract of sample uploads (CONTRACT §4, §8.1, §3.4, §2.9)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import responses
+from PIL import Image
+
+from runner.client import ApiError, ApiWorkflowClient
+from tests.client.conftest import DATASET_ID
+from tests.client.contract import SERVER, assert_call, body_of, covers
+
+D = f"/v1/datasets/{DATASET_ID}"
+BLOBS = "https://blobs.test"
+SAMPLE = "5" * 24
+
+
+def make_images(folder: Path, names: list[str], size: tuple[int, int] = (300, 200)) -> None:
+    for name in names:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", size, (200, 100, 50)).save(path)
+
+
+def add_preamble(
+    mocked: responses.RequestsMock,
+    *,
+    tags: list[Any],
+    on_server: list[str],
+    quota: str = "25000",
+    datasource: dict[str, Any] | None = None,
+) -> None:
+    mocked.get(f"{SERVER}{D}/tags", json=tags)
+    partial = [{"id": f"{i:024x}", "fileName": n} for i, n in enumerate(on_server)]
+    mocked.get(f"{SERVER}{D}/samples/partial", json=partial)
+    mocked.get(f"{SERVER}/v1/quota", json=quota)
+    if datasource is None:
+        mocked.get(f"{SERVER}{D}/datasource", status=404, json={"code": "DATASET_DATASOURCE_UNKNOWN", "error": "none"})
+    else:
+        mocked.get(f"{SERVER}{D}/datasource", json=datasource)
+    mocked.put(f"{SERVER}{D}/registerDatasetUpload", body="")
+
+
+def requests_to(mocked: responses.RequestsMock, method: str, pattern: str) -> list[Any]:
+    return [
+        c for c in mocked.calls if c.request.method == method and re.search(pattern, c.request.url.split("?")[0])
+    ]
+
+
+@covers("upload_dataset")
+def test_upload_dataset_thumbnails(client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path) -> None:
+    make_images(tmp_path, ["old.jpg", "sub/new.1.png"])
+    add_preamble(mocked, tags=[], on_server=["old.jpg"])
+    mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
+    mocked.get(f"{SERVER}{D}/samples/{SAMPLE}/writeurl", json=f"{BLOBS}/thumb?sig=1")
+    mocked.put(f"{BLOBS}/thumb", body="")
+    mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
+
+    assert client.upload_dataset(str(tmp_path), max_workers=1) is None
+
+    calls = mocked.calls
+    assert_call(calls[0], "GET", f"{D}/tags")
+    assert_call(calls[1], "GET", f"{D}/samples/partial", [("mode", "fileNames")])
+    assert_call(calls[2], "GET", "/v1/quota")
+    assert_call(calls[3], "GET", f"{D}/datasource")
+    job = {"total": 2, "processed": 1, "uploadMethod": "USER_PIP", "isRegistered": True}
+    assert_call(calls[4], "PUT", f"{D}/registerDatasetUpload", body=job)
+    assert_call(calls[5], "POST", f"{D}/samples")
+    sample = body_of(calls[5])
+    assert list(sample) == ["fileName", "thumbName", "exif", "metaData", "customMetaData"]
+    assert sample["fileName"] == "sub/new.1.png" and sample["thumbName"] == "sub/new.1_thumb.webp"
+    assert sample["customMetaData"] is None and sample["exif"] == {}
+    meta = sample["metaData"]
+    assert set(meta) == {"mean", "std", "sumOfValues", "sumOfSquares", "shape", "snr", "sharpness", "sizeInBytes"}
+    assert meta["shape"] == [200, 300, 3] and meta["sizeInBytes"] == (tmp_path / "sub/new.1.png").stat().st_size
+    assert meta["mean"] == pytest.approx([200 / 255, 100 / 255, 50 / 255]) and meta["sharpness"] == 0.0
+    assert_call(calls[6], "GET", f"{D}/samples/{SAMPLE}/writeurl", [("isThumbnail", "True")])
+    assert_call(calls[7], "PUT", "/thumb", [("sig", "1")], authenticated=False)
+    thumbnail = Image.open(io.BytesIO(calls[7].request.body))
+    assert thumbnail.format == "WEBP" and thumbnail.size == (128, 85)
+    assert "Content-Type" not in calls[7].request.headers
+    assert_call(calls[8], "POST", f"{D}/tags/initial", body={"imgType": "thumbnail", "creator": "USER_PIP"})
+    assert len(calls) == 9
+
+
+def test_upload_dataset_full_mode_on_azure_upsizes(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    make_images(tmp_path, ["a.jpg"])
+    add_preamble(mocked, tags=[{"id": "7" * 24}], on_server=[], datasource={"type": "AZURE", "fullPath": "c/d"})
+    mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
+    urls = {"full": f"{BLOBS}/full?sig=2", "thumb": f"{BLOBS}/thumb?sig=3"}
+    mocked.get(f"{SERVER}{D}/samples/{SAMPLE}/writeurls", json=urls)
+    mocked.put(f"{BLOBS}/thumb", body="")
+    mocked.put(f"{BLOBS}/full", body="")
+    mocked.post(f"{SERVER}{D}/tags/upsize", status=201, json={"id": "8" * 24})
+
+    client.upload_dataset(tmp_path, mode="full")
+
+    assert_call(mocked.calls[6], "GET", f"{D}/samples/{SAMPLE}/writeurls")
+    full = requests_to(mocked, "PUT", "/full")[0].request
+    assert full.body == (tmp_path / "a.jpg").read_bytes()
+    size = str(len(full.body))
+    assert full.headers["x-ms-blob-type"] == "BlockBlob" and full.headers["x-ms-original-content-length"] == size
+    assert len(requests_to(mocked, "PUT", "/thumb")) == 1
+    upsize = body_of(mocked.calls[-1])
+    assert_call(mocked.calls[-1], "POST", f"{D}/tags/upsize")
+    assert list(upsize) == ["upsizeTagName", "upsizeTagCreator"] and upsize["upsizeTagCreator"] == "USER_PIP"
+    assert re.fullmatch(r"\d{8}_\d{2}h\d{2}m\d{2}s", upsize["upsizeTagName"])
+
+
+def test_upload_dataset_metadata_mode_with_custom_metadata(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    make_images(tmp_path, ["a.jpg", "b.jpg"])
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    add_preamble(mocked, tags=[], on_server=[])
+    mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
+    mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
+    custom = {"images": [{"file_name": "a.jpg", "id": 1}], "metadata": [{"image_id": 1, "weather": "rain"}]}
+
+    client.upload_dataset(str(tmp_path), mode="metadata", custom_metadata=custom, max_workers=1)
+
+    samples = {body_of(c)["fileName"]: body_of(c) for c in requests_to(mocked, "POST", "/samples$")}
+    assert samples["a.jpg"]["customMetaData"] == {"image_id": 1, "weather": "rain"}
+    assert samples["b.jpg"]["customMetaData"] is None
+    assert "thumbName" not in samples["a.jpg"]
+    assert samples["broken.jpg"] == {"fileName": "broken.jpg", "metaData": {"sizeInBytes": 12}, "customMetaData": None}
+    assert not requests_to(mocked, "PUT", BLOBS) and not requests_to(mocked, "GET", "writeurl")
+    assert body_of(mocked.calls[-1]) == {"imgType": "meta", "creator": "USER_PIP"}
+
+
+def test_upload_dataset_skips_everything_already_uploaded(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    make_images(tmp_path, ["a.jpg"])
+    add_preamble(mocked, tags=[{"id": "7" * 24}], on_server=["a.jpg"])
+    client.upload_dataset(str(tmp_path))
+    assert [c.request.method for c in mocked.calls] == ["GET", "GET", "GET", "GET", "PUT"]
+
+
+def test_upload_dataset_over_quota_raises_before_uploading(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    make_images(tmp_path, ["a.jpg", "b.jpg"])
+    add_preamble(mocked, tags=[], on_server=["c.jpg"], quota="2")
+    with pytest.raises(ValueError, match="3 samples, more than your quota of 2"):
+        client.upload_dataset(str(tmp_path))
+    assert all(c.request.method == "GET" for c in mocked.calls)
+
+
+def test_upload_dataset_partial_failure_warns(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    make_images(tmp_path, ["a.jpg", "b.jpg"])
+    add_preamble(mocked, tags=[], on_server=[])
+    for i, sample in enumerate((SAMPLE, "9" * 24)):
+        mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": sample})
+        mocked.get(f"{SERVER}{D}/samples/{sample}/writeurl", json=f"{BLOBS}/thumb{i}?sig=1")
+    mocked.put(f"{BLOBS}/thumb0", status=403, body="expired")  # a.jpg: not retried
+    mocked.put(f"{BLOBS}/thumb1", body="")
+    mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
+
+    with pytest.warns(UserWarning) as record:
+        client.upload_dataset(str(tmp_path), max_workers=1)
+
+    messages = [str(w.message) for w in record]
+    assert messages[0].startswith("Upload of image a.jpg failed with error PUT https://blobs.test/thumb0 failed with HTTP 403")
+    assert messages[1] == "1 of 2 images failed to upload; the first failed index is 0 (a.jpg)."
+    assert "sig=" not in messages[0] and "tok-secret" not in messages[0]
+    assert requests_to(mocked, "POST", "/tags/initial")
+
+
+def test_upload_dataset_all_failed_raises(client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path) -> None:
+    make_images(tmp_path, ["a.jpg", "b.jpg"])
+    add_preamble(mocked, tags=[], on_server=[])
+    mocked.post(f"{SERVER}{D}/samples", status=400, json={"code": "BAD_REQUEST", "error": "invalid"})
+    with pytest.raises(RuntimeError, match=r"None of the 2 images could be uploaded; e\.g\. a\.jpg: POST .*BAD_REQUEST"):
+        client.upload_dataset(str(tmp_path), max_workers=2)
+    assert not requests_to(mocked, "POST", "/tags/")
+
+
+def test_upload_dataset_accepts_a_dataset_object(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    make_images(tmp_path, ["x/one.jpg"])
+
+    class Dataset:
+        def get_filenames(self) -> list[str]:
+            return ["x/one.jpg"]
+
+        def get_filepath_from_filename(self, filename: str, image: object = None) -> str:
+            return str(tmp_path / filename)
+
+    add_preamble(mocked, tags=[], on_server=[])
+    mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
+    mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
+    client.upload_dataset(Dataset(), mode="metadata")
+    assert body_of(requests_to(mocked, "POST", "/samples$")[0])["fileName"] == "x/one.jpg"
+
+
+@pytest.mark.parametrize(
+    ("make_input", "message"),
+    [
+        (lambda p: str(p / "missing"), "is not a folder"),
+        (lambda p: str(p), "contains no image files"),
+        (lambda p: 42, "got int"),
+    ],
+)
+def test_upload_dataset_bad_input_raises_before_any_request(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path, make_input: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        client.upload_dataset(make_input(tmp_path))
+    with pytest.raises(ValueError, match="mode must be one of"):
+        client.upload_dataset(str(tmp_path), mode="everything")  # type: ignore[arg-type]
+    assert len(mocked.calls) == 0
+
+
+@covers("upload_file_with_signed_url")
+def test_upload_file_with_signed_url(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+    mocked.put(f"{BLOBS}/x", body="")
+    response = client.upload_file_with_signed_url(io.BytesIO(b"payload"), f"{BLOBS}/x?sig=9", headers={"x-extra": "1"})
+    assert response.status_code == 200
+    call = mocked.calls[0]
+    assert_call(call, "PUT", "/x", [("sig", "9")], authenticated=False)
+    assert call.request.headers["x-extra"] == "1" and "x-amz-server-side-encryption" not in call.request.headers
+
+
+def test_upload_file_with_signed_url_through_a_session_and_s3_encryption(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIGHTLY_S3_SSE_KMS_KEY", "my-key")
+    url = "https://bucket.s3.eu-1.amazonaws.com/x?X-Amz-Signature=abc"
+    mocked.put("https://bucket.s3.eu-1.amazonaws.com/x", body="")
+    client.upload_file_with_signed_url(b"data", url, session=requests.Session())
+    headers = mocked.calls[0].request.headers
+    assert headers["x-amz-server-side-encryption"] == "aws:kms"
+    assert headers["x-amz-server-side-encryption-aws-kms-key-id"] == "my-key"
+    monkeypatch.setenv("LIGHTLY_S3_SSE_KMS_KEY", "TRUE")
+    client.upload_file_with_signed_url(b"data", url)
+    assert mocked.calls[1].request.headers["x-amz-server-side-encryption"] == "AES256"
+
+
+def test_upload_file_with_signed_url_error_hides_the_signature(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
+    mocked.put(f"{BLOBS}/x", status=403, body="<Error>SignatureDoesNotMatch</Error>")
+    with pytest.raises(ApiError) as info:
+        client.upload_file_with_signed_url(b"data", f"{BLOBS}/x?sig=secret", session=requests.Session())
+    assert info.value.status == 403 and "sig=secret" not in str(info.value)
+    with pytest.raises(ApiError) as info:
+        client.upload_file_with_signed_url(b"data", f"{BLOBS}/x?sig=secret")
+    assert "sig=secret" not in str(info.value) and "SignatureDoesNotMatch" in str(info.value)
