@@ -1,67 +1,61 @@
-"""The local Lightly Worker: takes scheduled runs and really performs them.
+"""The local Lightly Worker: threads of the server process that take scheduled runs and do them.
 
-Each worker is a thread inside the server process, registered in the worker
-registry. It claims a run atomically (``runs.claim_next_run``), walks the run
-states of the contract, reads the dataset's LOCAL datasource, checks images for
-corruption, embeds them (or uses the dataset's uploaded embeddings), selects,
-creates the run's tag and uploads the artifacts. Any failure ends the run in
-FAILED with a message that says why; the worker thread carries on.
+``start_workers`` starts ``count`` threads, each registered in the worker registry
+(``local-worker-<n>``, its labels, IDLE/BUSY/OFFLINE). A worker claims the most
+urgent run it may take (``runs.claim_next_run``: atomic, runsOn ⊆ labels, every
+user's runs: the server's compute is the server's) and walks the run states:
+
+INITIALIZING (config) → LOADING_DATASET (list the LOCAL datasource, register its new
+readable images as samples, initial tag or upsize tag) → LOADING_PREDICTION →
+CHECKING_CORRUPTNESS (Pillow) → LOADING_METADATA → EMBEDDING (the newest uploaded
+embeddings CSV if it covers every sample, else the pixel embedding of
+``worker.embeddings``) → COMPUTING_ACTIVE_LEARNING_SCORES → SAMPLING (``selection.select``)
+→ SAVING_RESULTS (the run's tag) → GENERATING_REPORT → UPLOADING_ARTIFACTS →
+UPLOADED_ARTIFACTS → COMPLETED. It ends FAILED with a message saying why (a cloud
+datasource it cannot read, no images, an invalid selection, any error), and stops
+when its run was set to ABORTED. A failing run never ends its worker thread.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 from flask import Flask
 
-from runner.local import bitmask
+from runner.local import runs
 from runner.local.app import get_blobs, get_store
-from runner.local.routes.datasets import dataset_data, update_dataset
-from runner.local.routes.datasources import active_datasource, local_root
-from runner.local.routes.docker import artifact_key
-from runner.local.routes.embeddings import csv_key
-from runner.local.routes.samples import file_names, insert_sample
-from runner.local.routes.tags import insert_tag, tags_of
-from runner.local.runs import (
-    add_artifact,
-    claim_next_run,
-    finish_scheduled,
-    set_run_state,
-    start_run,
-)
-from runner.local.store import new_id, now_ms
-from runner.local.worker.embeddings import EmbeddingsCsvError, read_embeddings_csv, scan_images
+from runner.local.routes.datasets import dataset_data
+from runner.local.worker import inputs as run_inputs
+from runner.local.worker.embeddings import scan_images
+from runner.local.worker.inputs import RunFailed
 from runner.local.worker.report import MemoryLog, RunLog, RunSummary, build_artifacts
-from runner.local.worker.selection import SelectionError, SelectionInputs, select
+from runner.local.worker.selection import SelectionError, select
 
 log = logging.getLogger("runner.local.worker")
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 POLL_SECONDS = 0.2
+WORKER_NAME = "local-worker-{}"
 
 
-class RunFailed(Exception):
-    """A run cannot go on; the message is the run's message."""
+class RunAborted(Exception):
+    """Someone set the run to ABORTED; the worker stops working on it."""
 
 
 def start_workers(
     app: Flask, base_url: str, token: str, count: int, labels: list[str] | None = None
 ) -> Callable[[], None]:
-    """Start ``count`` worker threads; returns a function that stops them."""
+    """Start ``count`` worker threads for the user of ``token``; returns their stop function."""
     stop = threading.Event()
-    threads = []
-    for number in range(1, count + 1):
-        worker = LocalWorker(app, f"local-worker-{number}", list(labels or []), token, stop)
-        thread = threading.Thread(target=worker.loop, name=worker.name, daemon=True)
+    workers = [
+        LocalWorker(app, WORKER_NAME.format(n), list(labels or []), token, stop)
+        for n in range(1, count + 1)
+    ]
+    threads = [threading.Thread(target=w.loop, name=w.name, daemon=True) for w in workers]
+    for thread in threads:
         thread.start()
-        threads.append(thread)
 
     def stop_all() -> None:
         stop.set()
@@ -79,262 +73,178 @@ class LocalWorker:
     ) -> None:
         self.app, self.name, self.labels, self.stop = app, name, labels, stop
         with app.app_context():
-            self.worker_id = self._register(token)
-
-    def _register(self, token: str) -> str:
-        store = get_store()
-        user = store.user_by_token(token)
-        owner = user["user_id"] if user is not None else None
-        with store.transaction():
-            for worker in store.list_docs("worker", owner=owner):
-                if worker["name"] == self.name:
-                    store.update_doc_if(
-                        "worker",
-                        worker["id"],
-                        where={},
-                        changes={"state": "IDLE", "labels": self.labels},
-                    )
-                    return str(worker["id"])
-            now = now_ms()
-            worker = {
-                "id": new_id(),
-                "userId": owner or "",
-                "name": self.name,
-                "workerType": "FULL",
-                "state": "IDLE",
-                "createdAt": now,
-                "lastModifiedAt": now,
-                "labels": self.labels,
-            }
-            return store.put_doc("worker", worker, owner=owner, created_at=now)
+            store = get_store()
+            user = store.user_by_token(token)
+            owner = str(user["user_id"]) if user is not None else ""
+            self.worker_id = runs.register_worker(store, owner, name, labels, state="IDLE")
 
     def loop(self) -> None:
-        while not self.stop.is_set():
-            with self.app.app_context():
-                scheduled = claim_next_run(get_store(), self.worker_id, self.labels)
-                if scheduled is not None:
-                    self._set_worker_state("BUSY")
-                    try:
-                        execute(scheduled)
-                    finally:
-                        self._set_worker_state("IDLE")
-                    continue
-            self.stop.wait(POLL_SECONDS)
+        with self.app.app_context():
+            try:
+                while not self.stop.is_set():
+                    if not self.step():
+                        self.stop.wait(POLL_SECONDS)
+                runs.set_worker_state(get_store(), self.worker_id, "OFFLINE")
+            finally:
+                get_store().close()  # this thread's connection
 
-    def _set_worker_state(self, state: str) -> None:
-        get_store().update_doc_if(
-            "worker", self.worker_id, where={}, changes={"state": state, "lastModifiedAt": now_ms()}
-        )
+    def step(self) -> bool:
+        """Claim and perform one run; False when there was nothing to do."""
+        store = get_store()
+        try:
+            scheduled = runs.claim_next_run(store, self.worker_id, self.labels)
+        except Exception:  # a locked or broken database must not kill the worker
+            log.exception("%s could not claim a run", self.name)
+            return False
+        if scheduled is None:
+            return False
+        runs.set_worker_state(store, self.worker_id, "BUSY")
+        try:
+            execute(scheduled)
+        finally:
+            runs.set_worker_state(store, self.worker_id, "IDLE")
+        return True
 
 
 def execute(scheduled: dict[str, Any]) -> None:
-    """Perform one claimed scheduled run (inside an app context)."""
+    """Perform one claimed scheduled run (inside an app context); never raises."""
     store = get_store()
-    run = start_run(store, scheduled)
-    run_log, memory = RunLog(), MemoryLog()
-    started = time.time()
-
-    def state(name: str, message: str) -> None:
-        run_log.info(f"[{name}] {message}")
-        memory.sample(name)
-        set_run_state(store, run["id"], name, message)
-
     try:
-        summary = _perform(scheduled, run["id"], state, run_log, started)
-        state("GENERATING_REPORT", "Writing report.json and report.pdf.")
-        artifacts = build_artifacts(summary, run_log, memory)
-        state("UPLOADING_ARTIFACTS", f"Uploading {len(artifacts)} artifacts.")
-        for artifact in artifacts:
-            get_blobs().write(artifact_key(run["id"], artifact.file_name), artifact.data)
-            add_artifact(store, run["id"], artifact.type, artifact.file_name)
-        selected = len(summary.result.selected)
-        set_run_state(
-            store,
-            run["id"],
-            "COMPLETED",
-            f"Selected {selected} of {len(summary.filenames)} samples.",
-        )
+        run = runs.start_run(store, scheduled)
+    except Exception:
+        log.exception("cannot start a run for scheduled run %s", scheduled["id"])
+        runs.set_scheduled_state(store, scheduled["id"], expect="LOCKED", state="DONE")
+        return
+    job = RunJob(run["id"], scheduled)
+    try:
+        job.perform()
+    except RunAborted:
+        job.log.warning("The run was aborted.")
     except RunFailed as failure:
-        run_log.error(str(failure))
-        set_run_state(store, run["id"], "FAILED", str(failure))
+        job.log.error(str(failure))
+        runs.set_run_state(store, run["id"], "FAILED", str(failure))
     except Exception as error:
         log.exception("local worker run %s failed", run["id"])
-        set_run_state(
-            store, run["id"], "FAILED", f"The local worker failed: {type(error).__name__}: {error}"
+        message = f"The local worker failed: {type(error).__name__}: {error}"
+        runs.set_run_state(store, run["id"], "FAILED", message)
+
+
+class RunJob:
+    """What one run does, phase by phase; each phase first announces its state."""
+
+    def __init__(self, run_id: str, scheduled: dict[str, Any]) -> None:
+        self.run_id, self.scheduled = run_id, scheduled
+        self.dataset_id: str = scheduled["datasetId"]
+        self.log, self.memory = RunLog(), MemoryLog()
+        self.started = time.time()
+        self.timings: dict[str, float] = {}
+        self._phase: tuple[str, float] | None = None
+
+    def state(self, state: str, message: str) -> None:
+        """Enter ``state``: log it, record memory and timing; stop if the run was aborted."""
+        now = time.time()
+        if self._phase is not None:
+            self.timings[f"{self._phase[0].lower()}_s"] = now - self._phase[1]
+        self._phase = (state, now)
+        self.log.info(f"[{state}] {message}")
+        self.memory.sample(state)
+        if runs.set_run_state(get_store(), self.run_id, state, message) is None:
+            raise RunAborted(self.run_id)
+
+    def perform(self) -> None:
+        store = get_store()
+        self.state("INITIALIZING", "Reading the run's configuration.")
+        config = self._config()
+        self.state("LOADING_DATASET", "Reading the dataset's datasource.")
+        source = run_inputs.open_source(self.dataset_id, config.get("docker") or {})
+        names = source.image_names()
+        self.log.info(f"{len(names)} image files in {source.location}")
+        self.state("LOADING_PREDICTION", "Loading predictions of the dataset and its datasource.")
+        predictions = run_inputs.load_predictions(self.dataset_id, source, names)
+        tasks = ", ".join(sorted(predictions.by_task)) or "none"
+        self.log.info(f"prediction tasks: {tasks}")
+        self.state("CHECKING_CORRUPTNESS", f"Checking {len(names)} images with Pillow.")
+        scan = scan_images((name, source.reader(name)) for name in names)
+        for name, reason in sorted(scan.corrupt.items()):
+            self.log.warning(f"corrupt: {name}: {reason}")
+        if not scan.filenames:
+            n = len(scan.corrupt)
+            raise RunFailed(f"No readable image in {source.location} ({n} corrupt).")
+        added = run_inputs.register_samples(self.dataset_id, self.run_id, source, scan.filenames)
+        self.log.info(f"registered {added} new samples in the dataset")
+        gathered = self._gather(config, scan, source, predictions)
+        result = self._select(config, gathered.inputs)
+        self.state(
+            "SAVING_RESULTS", f"Creating the tag of the {len(result.selected)} selected samples."
         )
-    finally:
-        finish_scheduled(store, scheduled["id"])
-
-
-def _perform(
-    scheduled: dict[str, Any],
-    run_id: str,
-    state: Callable[[str, str], None],
-    run_log: RunLog,
-    started: float,
-) -> RunSummary:
-    store = get_store()
-    dataset_id = scheduled["datasetId"]
-    state("INITIALIZING", "Reading the run's configuration.")
-    config_doc = store.get_doc("worker_config", scheduled["configId"]) or {}
-    selection_config = (config_doc.get("config") or {}).get("selection")
-    if not selection_config:
-        raise RunFailed(
-            "The run's config has no selection: pass selection_config to schedule_compute_worker_run."
+        chosen = [gathered.inputs.filenames[i] for i in result.selected.tolist()]
+        tag = run_inputs.create_selection_tag(self.dataset_id, self.run_id, chosen)
+        self.log.info(f"created tag {tag['name']!r} ({len(chosen)} samples)")
+        summary = RunSummary(
+            run_id=self.run_id,
+            dataset_name=dataset_data(store.db, self.dataset_id)["name"],
+            filenames=gathered.inputs.filenames,
+            embeddings=gathered.inputs.embeddings,
+            embedding_source=gathered.embedding_source,
+            computed_embeddings=gathered.computed_embeddings,
+            config=config["selection"],
+            result=result,
+            corrupt=scan.corrupt,
+            timings={**self.timings, "total_s": time.time() - self.started},
+            started_at=self.started,
+            finished_at=time.time(),
         )
-    state("LOADING_DATASET", "Listing the files of the datasource.")
-    root = _datasource_root(dataset_id)
-    names = _image_files(root)
-    if not names:
-        raise RunFailed(f"The datasource folder {root} holds no images.")
-    state("CHECKING_CORRUPTNESS", f"Checking {len(names)} images.")
-    scan = scan_images((name, root / name) for name in names)
-    for name, reason in scan.corrupt.items():
-        run_log.warning(f"corrupt image {name}: {reason}")
-    state("EMBEDDING", f"Embedding {len(scan.filenames)} images.")
-    dataset_names = _register_samples(dataset_id, root, names)
-    inputs, source, computed = _selection_inputs(dataset_id, dataset_names, scan)
-    state("SAMPLING", f"Selecting from {len(inputs.filenames)} samples.")
-    try:
-        result = select(selection_config, inputs)
-    except SelectionError as error:
-        raise RunFailed(f"Invalid selection: {error}") from None
-    state("SAVING_RESULTS", f"Creating the tag of the {len(result.selected)} selected samples.")
-    _create_tag(
-        dataset_id, run_id, dataset_names, [inputs.filenames[i] for i in result.selected.tolist()]
-    )
-    return RunSummary(
-        run_id=run_id,
-        dataset_name=dataset_data(store.db, dataset_id)["name"],
-        filenames=inputs.filenames,
-        embeddings=inputs.embeddings,
-        embedding_source=source,
-        computed_embeddings=computed,
-        config=selection_config,
-        result=result,
-        corrupt=scan.corrupt,
-        timings={"total_s": time.time() - started},
-        started_at=started,
-        finished_at=time.time(),
-    )
+        self._upload(summary)
+        n = len(gathered.inputs.filenames)
+        self.state("COMPLETED", f"Selected {len(chosen)} of {n} samples into tag {tag['name']!r}.")
 
-
-def _datasource_root(dataset_id: str) -> Path:
-    config = active_datasource(dataset_id, "INPUT") or active_datasource(dataset_id)
-    if config is None:
-        raise RunFailed(
-            "The dataset has no datasource: set one with set_local_config (or a cloud datasource for the real Lightly Worker)."
-        )
-    root = local_root(config)
-    if root is None:
-        raise RunFailed(
-            f"The local worker cannot read {config['fullPath']} ({config['type']} datasource): use a LOCAL "
-            "datasource (set_local_config) or run the real Lightly Worker."
-        )
-    if not root.is_dir():
-        raise RunFailed(f"The LOCAL datasource folder {root} does not exist.")
-    return root
-
-
-def _image_files(root: Path) -> list[str]:
-    names = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        names.extend(
-            Path(folder, f).relative_to(root).as_posix()
-            for f in files
-            if Path(f).suffix.lower() in IMAGE_EXTENSIONS
-        )
-    return sorted(names)
-
-
-def _register_samples(dataset_id: str, root: Path, names: list[str]) -> list[str]:
-    """Add the datasource's new files as samples; keep the tags covering all of them."""
-    store = get_store()
-    with store.transaction() as db:
-        existing = set(file_names(db, dataset_id))
-        new = [n for n in names if n not in existing]
-        for name in new:
-            insert_sample(
-                db,
-                dataset_id,
-                {"fileName": name, "metaData": {"sizeInBytes": (root / name).stat().st_size}},
+    def _config(self) -> dict[str, Any]:
+        doc = get_store().get_doc("worker_config", self.scheduled["configId"])
+        config: dict[str, Any] = (doc or {}).get("config") or {}
+        if not config.get("selection"):
+            raise RunFailed(
+                "The run's worker config has no selection config: "
+                "pass selection_config to schedule_compute_worker_run."
             )
-        size = len(existing) + len(new)
-        everything = (1 << size) - 1
-        tags = tags_of(dataset_id)
-        if not tags:
-            insert_tag(db, dataset_id, name="initial-tag", prev_tag_id=None, mask=everything)
-            update_dataset(db, dataset_id, {"imgType": "meta"})
-        elif new:
-            for tag in tags:
-                changes: dict[str, Any] = {"totSize": size}
-                if tag["name"] == "initial-tag":
-                    changes["bitMaskData"] = bitmask.to_hex(everything)
-                store.update_doc_if("tag", tag["id"], where={}, changes=changes)
-        return file_names(db, dataset_id)
+        return config
 
-
-def _selection_inputs(
-    dataset_id: str, dataset_names: list[str], scan: Any
-) -> tuple[SelectionInputs, str, bool]:
-    """Inputs over the readable images, in dataset order; uploaded embeddings win if they cover them."""
-    position = {name: i for i, name in enumerate(scan.filenames)}
-    names = [n for n in dataset_names if n in position]
-    embeddings = scan.embeddings[[position[n] for n in names]] if names else scan.embeddings
-    source, computed = "local image embedding (colour histogram + 4x4 thumbnail)", True
-    uploaded = _uploaded_embeddings(dataset_id, names)
-    if uploaded is not None:
-        embeddings, source, computed = uploaded, "embeddings uploaded to the dataset", False
-    samples = _samples_by_name(dataset_id)
-    metadata = [
-        {**(samples[n].get("customMetaData") or {}), "lightly": samples[n].get("metaData") or {}}
-        for n in names
-    ]
-    inputs = SelectionInputs(
-        filenames=names, embeddings=embeddings, scores={}, predictions={}, metadata=metadata
-    )
-    return inputs, source, computed
-
-
-def _uploaded_embeddings(dataset_id: str, names: list[str]) -> np.ndarray | None:
-    for embedding in get_store().list_docs("embedding", dataset_id=dataset_id, newest_first=True):
-        path = get_blobs().path(csv_key(dataset_id, embedding["id"]))
-        if not path.is_file():
-            continue
-        try:
-            rows, matrix = read_embeddings_csv(path.read_bytes())
-        except EmbeddingsCsvError:
-            continue
-        index = {name: i for i, name in enumerate(rows)}
-        if all(n in index for n in names):
-            return matrix[[index[n] for n in names]]
-    return None
-
-
-def _samples_by_name(dataset_id: str) -> dict[str, dict[str, Any]]:
-    rows = get_store().db.execute(
-        "SELECT file_name, data FROM samples WHERE dataset_id=?", (dataset_id,)
-    )
-    return {r["file_name"]: json.loads(r["data"]) for r in rows}
-
-
-def _create_tag(
-    dataset_id: str, run_id: str, dataset_names: list[str], selected: list[str]
-) -> None:
-    position = {name: i for i, name in enumerate(dataset_names)}
-    mask = 0
-    for name in selected:
-        mask |= 1 << position[name]
-    store = get_store()
-    with store.transaction() as db:
-        initial = next((t for t in tags_of(dataset_id) if t["name"] == "initial-tag"), None)
-        name = time.strftime("selection-%Y%m%d-%H%M%S-") + run_id[-4:]
-        insert_tag(
-            db,
-            dataset_id,
-            name=name,
-            prev_tag_id=initial["id"] if initial else None,
-            mask=mask,
-            extra={"runId": run_id},
+    def _gather(
+        self,
+        config: dict[str, Any],
+        scan: Any,
+        source: run_inputs.Source,
+        predictions: run_inputs.PredictionData,
+    ) -> run_inputs.Gathered:
+        kinds = {s["input"]["type"] for s in config["selection"]["strategies"]}
+        self.state("LOADING_METADATA", "Loading the samples' metadata.")
+        self.state("EMBEDDING", "Choosing the embeddings.")
+        gathered = run_inputs.gather(
+            self.dataset_id, scan, source, config.get("docker") or {}, predictions
         )
+        self.log.info(f"embeddings: {gathered.embedding_source}")
+        if "SCORES" in kinds:
+            self.state("COMPUTING_ACTIVE_LEARNING_SCORES", "Collecting active-learning scores.")
+            names = sorted(gathered.inputs.scores)
+            self.log.info(f"scores available: {', '.join(names) or 'none uploaded'}")
+        return gathered
+
+    def _select(self, config: dict[str, Any], inputs: Any) -> Any:
+        self.state("SAMPLING", f"Selecting from {len(inputs.filenames)} samples.")
+        seed = (config.get("lightly") or {}).get("seed")
+        try:
+            result = select(config["selection"], inputs, seed=seed)
+        except SelectionError as error:
+            raise RunFailed(f"The selection cannot run: {error}") from None
+        self.log.info(f"selection stats: {result.stats}")
+        return result
+
+    def _upload(self, summary: RunSummary) -> None:
+        self.state("GENERATING_REPORT", "Writing the report and the other artifacts.")
+        artifacts = build_artifacts(summary, self.log, self.memory)
+        self.state("UPLOADING_ARTIFACTS", f"Uploading {len(artifacts)} artifacts.")
+        store, blobs = get_store(), get_blobs()
+        for artifact in artifacts:
+            record = runs.create_artifact(store, self.run_id, artifact.type, artifact.file_name)
+            blobs.write(runs.artifact_key(self.run_id, record["id"]), artifact.data)
+            runs.confirm_artifact(store, self.run_id, record["id"])
+        self.state("UPLOADED_ARTIFACTS", ", ".join(a.file_name for a in artifacts))
