@@ -4,13 +4,15 @@
 group its own colour scheme and shape; members differ by a small shift and
 noise), plus a few corrupt files, so a DIVERSITY selection has a known right
 answer (one image per group) and the corruptness check has something to find.
-The set shipped in ``workflows/data/quickstart`` is ``make_demo_images`` with
-its defaults (run ``python -m runner.local.demo DIR`` to regenerate it).
+The set shipped in ``workflows/data/quickstart`` is ``make_demo_images`` and
+``make_demo_predictions`` with their defaults (``python -m runner.local.demo DIR``
+regenerates it).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import sys
 from pathlib import Path
 
@@ -96,6 +98,46 @@ def _write_corrupt(directory: Path, count: int) -> list[str]:
     return written
 
 
+#: the toy model's classes: which groups show a round shape
+ROUND_GROUPS = frozenset(g for g, style in enumerate(GROUP_STYLES) if style[2] == "circle")
+
+
+def make_demo_predictions(directory: Path, *, groups: int = 10, per_group: int = 20) -> int:
+    """Write a toy classifier's predictions in the Lightly Worker's datasource format.
+
+    Task ``shapes`` (CLASSIFICATION: 0 round, 1 angular) under
+    ``.lightly/predictions/``; the model is right, but less sure for the later frames
+    of each group, so uncertainty-based selection has something to find.
+    """
+    root = directory / ".lightly" / "predictions"
+    (root / "shapes").mkdir(parents=True, exist_ok=True)
+    (root / "tasks.json").write_text(json.dumps(["shapes"]))
+    schema = {
+        "task_type": "classification",
+        "categories": [{"id": 0, "name": "round"}, {"id": 1, "name": "angular"}],
+    }
+    (root / "shapes" / "schema.json").write_text(json.dumps(schema))
+    written = 0
+    for group in range(groups):
+        for member in range(per_group):
+            confidence = round(0.95 - 0.4 * member / max(per_group - 1, 1), 3)
+            category = 0 if group in ROUND_GROUPS else 1
+            probabilities = (
+                [confidence, round(1 - confidence, 3)]
+                if category == 0
+                else [round(1 - confidence, 3), confidence]
+            )
+            name = f"group-{group:02d}/frame-{member:03d}"
+            path = root / "shapes" / f"{name}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            prediction = {"category_id": category, "probabilities": probabilities}
+            path.write_text(json.dumps({"file_name": f"{name}.jpg", "predictions": [prediction]}))
+            written += 1
+    return written
+
+
 if __name__ == "__main__":
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "workflows/data/quickstart")
-    print(f"wrote {len(make_demo_images(target))} files to {target}")
+    images = make_demo_images(target)
+    predictions = make_demo_predictions(target)
+    print(f"wrote {len(images)} images and {predictions} predictions to {target}")

@@ -66,3 +66,15 @@ def test_random_selection_on_the_same_data(project: Path, capsys: pytest.Capture
     picked = [t["data"]["lightlyFileName"] for t in tasks]
     assert len(picked) == len(set(picked)) == 25
     assert not any(name.startswith("corrupt/") for name in picked)
+
+
+def test_active_learning_round_balances_uncertain_samples(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--local", "workflows/active-learning.yaml", "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    rows = json.loads((project / "exports/labelbox-v4.json").read_text())
+    picked = [r["global_key"] for r in rows]
+    assert len(picked) == 20
+    round_groups = {"group-00", "group-05"}  # circles, per runner.local.demo
+    assert sum(_group(name) in round_groups for name in picked) == 10  # BALANCE 50/50
+    frames = [int(name.split("frame-")[1][:3]) for name in picked]
+    assert min(frames) >= 10  # the toy model is least sure about the later frames
