@@ -19,10 +19,14 @@ class AssertionFailed(LightlyRunError):
 
 
 def wait_compute_worker_run(client: Any, args: dict[str, Any]) -> dict[str, Any]:
-    """Polls a scheduled run until it ends (starting fast, backing off to ``max_interval``)."""
+    """Polls a scheduled run until it ends, at most one request per ``poll_interval``.
+
+    The interval grows by half each poll up to ``max_interval``; the defaults (1 s)
+    notice a run's end within about a second (the official client polls every 30 s).
+    """
     scheduled_run_id = args["scheduled_run_id"]
-    interval = float(args.get("poll_interval", 0.25))
-    max_interval = float(args.get("max_interval", 1.0))
+    interval = float(args.get("poll_interval", 1.0))
+    max_interval = max(interval, float(args.get("max_interval", 1.0)))
     while True:
         info = client.get_compute_worker_run_info(scheduled_run_id)
         if info.in_end_state():
@@ -85,13 +89,15 @@ def native_actions() -> list[Action]:
                     },
                     "poll_interval": {
                         "type": "number",
-                        "default": 0.25,
+                        "default": 1.0,
+                        "exclusiveMinimum": 0,
                         "description": "First wait between polls, seconds.",
                     },
                     "max_interval": {
                         "type": "number",
                         "default": 1.0,
-                        "description": "Longest wait between polls, seconds (at most one request per this interval).",
+                        "exclusiveMinimum": 0,
+                        "description": "Longest wait between polls, seconds; e.g. 30 for runs of hours.",
                     },
                 },
             },
