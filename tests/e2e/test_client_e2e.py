@@ -68,7 +68,9 @@ def test_upload_and_filenames(dataset: ApiWorkflowClient, demo_images: Path) -> 
 
 
 def test_download_dataset(dataset: ApiWorkflowClient, demo_images: Path, tmp_path: Path) -> None:
-    dataset.create_tag_from_filenames(["group-00/frame-000.jpg", "group-01/frame-001.jpg"], "to-download")
+    dataset.create_tag_from_filenames(
+        ["group-00/frame-000.jpg", "group-01/frame-001.jpg"], "to-download"
+    )
     dataset.download_dataset(str(tmp_path), tag_name="to-download")
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.jpg"))
     assert written == ["group-00/frame-000.jpg", "group-01/frame-001.jpg"]
@@ -106,6 +108,8 @@ def test_exports(dataset: ApiWorkflowClient) -> None:
     with pytest.warns(DeprecationWarning):
         rows = dataset.export_label_box_data_rows_by_tag_name("e2e-export")
     assert [r["externalId"] for r in rows] == names[:3]
+    with pytest.warns(DeprecationWarning):
+        assert dataset.export_label_box_data_rows_by_tag_id(tag_id) == rows
     v4 = dataset.export_label_box_v4_data_rows_by_tag_id(tag_id)
     assert [r["global_key"] for r in v4] == names[:3]
     assert v4 == dataset.export_label_box_v4_data_rows_by_tag_name("e2e-export")
@@ -146,7 +150,9 @@ def test_cloud_datasource_configs(client: ApiWorkflowClient) -> None:
     client.create_dataset("e2e-cloud")
     client.set_s3_config("s3://bucket/p/", "eu-central-1", "AKIA", "s3-secret")
     assert client.get_datasource()["type"] == "S3"
-    client.set_s3_delegated_access_config("s3://bucket/p/", "eu-central-1", "arn:aws:iam::123456789012:role/x", "external-id-0123")
+    client.set_s3_delegated_access_config(
+        "s3://bucket/p/", "eu-central-1", "arn:aws:iam::123456789012:role/x", "external-id-0123"
+    )
     assert client.get_datasource()["type"] == "S3DelegatedAccess"
     client.set_gcs_config("gs://bucket/p/", "project", '{"type": "service_account"}')
     assert client.get_datasource()["type"] == "GCS"
@@ -195,7 +201,14 @@ def test_custom_metadata(dataset: ApiWorkflowClient) -> None:
     assert all(s["customMetaData"]["weather"]["scenario"] == "rain" for s in sample)
     config = dataset.create_custom_metadata_config(
         "weather",
-        [{"name": "Weather", "path": "weather.scenario", "defaultValue": "unknown", "valueDataType": "CATEGORICAL_STRING"}],
+        [
+            {
+                "name": "Weather",
+                "path": "weather.scenario",
+                "defaultValue": "unknown",
+                "valueDataType": "CATEGORICAL_STRING",
+            }
+        ],
     )
     assert len(config["id"]) == 24
 
@@ -203,15 +216,28 @@ def test_custom_metadata(dataset: ApiWorkflowClient) -> None:
 def test_predictions(dataset: ApiWorkflowClient) -> None:
     version = int(time.time())
     dataset.create_or_update_prediction_task_schema(
-        {"name": "cls", "type": "CLASSIFICATION", "categories": [{"id": 0, "name": "a"}, {"id": 1, "name": "b"}]},
+        {
+            "name": "cls",
+            "type": "CLASSIFICATION",
+            "categories": [{"id": 0, "name": "a"}, {"id": 1, "name": "b"}],
+        },
         prediction_version_id=version,
     )
     ids = dataset._http.get(dataset._dataset_path("/mappings"), params={"field": "_id"})
-    singleton = {"type": "CLASSIFICATION", "taskName": "cls", "categoryId": 1, "score": 0.7, "probabilities": [0.3, 0.7]}
+    singleton = {
+        "type": "CLASSIFICATION",
+        "taskName": "cls",
+        "categoryId": 1,
+        "score": 0.7,
+        "probabilities": [0.3, 0.7],
+    }
     dataset.create_or_update_prediction(ids[0], [singleton], prediction_version_id=version)
-    dataset.create_or_update_predictions({i: [singleton] for i in ids[1:4]}, prediction_version_id=version)
+    dataset.create_or_update_predictions(
+        {i: [singleton] for i in ids[1:4]}, prediction_version_id=version
+    )
     stored = dataset._http.get(
-        dataset._dataset_path("/predictions/samples/{}", ids[2]), params={"predictionUUIDTimestamp": version}
+        dataset._dataset_path("/predictions/samples/{}", ids[2]),
+        params={"predictionUUIDTimestamp": version},
     )
     assert stored[0]["categoryId"] == 1
     with pytest.raises(ValueError, match="prediction_version_id"):
@@ -224,11 +250,17 @@ def test_compute_worker_registry_and_schedule(dataset: ApiWorkflowClient) -> Non
     assert worker_id in dataset.get_compute_worker_ids()
     assert any(w["name"] == "e2e-worker" for w in dataset.get_compute_workers())
     config_id = dataset.create_compute_worker_config(
-        selection_config={"n_samples": 2, "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}]}
+        selection_config={
+            "n_samples": 2,
+            "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}],
+        }
     )
     assert len(config_id) == 24
     scheduled = dataset.schedule_compute_worker_run(
-        selection_config={"n_samples": 2, "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}]},
+        selection_config={
+            "n_samples": 2,
+            "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}],
+        },
         runs_on=["nobody-has-this-label"],
     )
     assert scheduled in [r["id"] for r in dataset.get_scheduled_compute_worker_runs()]
@@ -268,3 +300,51 @@ def test_sharing_and_access(
     with pytest.raises(ApiError) as error:
         other.get_dataset_by_id(dataset.dataset_id)
     assert error.value.status in (403, 404)
+
+
+def test_upload_file_with_signed_url(dataset: ApiWorkflowClient, tmp_path: Path) -> None:
+    sample_id = dataset._http.get(dataset._dataset_path("/mappings"), params={"field": "_id"})[0]
+    url = dataset._http.get(
+        dataset._dataset_path("/samples/{}/writeurl", sample_id), params={"isThumbnail": True}
+    )
+    path = tmp_path / "thumb.webp"
+    path.write_bytes(b"RIFF-thumbnail-bytes")
+    with path.open("rb") as handle:
+        assert dataset.upload_file_with_signed_url(handle, url).status_code == 200
+    read = dataset._http.get(
+        dataset._dataset_path("/samples/{}/readurl", sample_id), params={"type": "thumbnail"}
+    )
+    assert dataset._http.get_signed(read) == b"RIFF-thumbnail-bytes"
+
+
+def test_a_real_run(client: ApiWorkflowClient, demo_images: Path, tmp_path: Path) -> None:
+    """The run-dependent operations on a run of the server's local worker."""
+    client.create_dataset("e2e-run")
+    client.set_local_config(resource_path=str(demo_images))
+    scheduled = client.schedule_compute_worker_run(
+        selection_config={
+            "n_samples": 4,
+            "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}],
+        }
+    )
+    client.run_info_poll_interval = 0.2  # type: ignore[attr-defined]
+    infos = list(client.compute_worker_run_info_generator(scheduled))
+    assert infos[-1].ended_successfully(), infos[-1]
+    run = client.get_compute_worker_run_from_scheduled_run(scheduled)
+    assert client.get_compute_worker_run(run["id"])["state"] == "COMPLETED"
+    assert run["id"] in {
+        r["id"] for r in client.get_compute_worker_runs(dataset_id=client.dataset_id)
+    }
+    tags = client.get_compute_worker_run_tags(run["id"])
+    assert len(client.get_filenames_in_tag(tags[0])) == 4
+    client.download_compute_worker_run_artifacts(run, str(tmp_path / "all"))
+    assert (tmp_path / "all" / "report.json").is_file()
+    client.download_compute_worker_run_report_json(run, str(tmp_path / "r.json"))
+    client.download_compute_worker_run_report_pdf(run, str(tmp_path / "r.pdf"))
+    client.download_compute_worker_run_log(run, str(tmp_path / "log.txt"))
+    client.download_compute_worker_run_memory_log(run, str(tmp_path / "mem.txt"))
+    client.download_compute_worker_run_corruptness_check_information(run, str(tmp_path / "c.json"))
+    client.download_compute_worker_run_sequence_information(run, str(tmp_path / "s.json"))
+    client.download_compute_worker_run_checkpoint(run, str(tmp_path / "ckpt"))
+    assert client.get_compute_worker_run_checkpoint_url(run).startswith("http")
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
