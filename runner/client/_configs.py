@@ -58,6 +58,7 @@ LIGHTLY_FIELDS: dict[str, Any] = {
     ),
 }
 SELECTION_FIELDS = {"nSamples", "proportionSamples", "strategies"}
+ENTRY_FIELDS = {"input", "strategy"}
 INPUT_FIELDS = {
     "type",
     "task",
@@ -81,9 +82,20 @@ STRATEGY_TYPES = {"DIVERSITY", "WEIGHTS", "THRESHOLD", "BALANCE", "SIMILARITY"}
 
 
 def _unknown(key: str, allowed: Any, where: str) -> InvalidConfigurationError:
-    match = difflib.get_close_matches(key, list(allowed), n=1)
-    hint = f" Did you mean '{match[0]}'?" if match else ""
-    return InvalidConfigurationError(f"Option '{key}' does not exist in {where}!{hint}")
+    """The official client's message: the closest option is always suggested (cutoff 0)."""
+    del where  # the message format is pinned to the official one, which has no location
+    options = sorted(allowed)
+    if not options:
+        return InvalidConfigurationError(f"Option '{key}' does not exist!")
+
+    def similarity(option: str) -> float:
+        return max(
+            difflib.SequenceMatcher(None, spelling, option).ratio()
+            for spelling in (key, to_camel(key))
+        )
+
+    best = max(options, key=similarity)
+    return InvalidConfigurationError(f"Option '{key}' does not exist! Did you mean '{best}'?")
 
 
 def convert_config(
@@ -144,13 +156,17 @@ def selection_config_from_dict(cfg: Mapping[str, Any]) -> dict[str, Any]:
     strategies = result.get("strategies")
     if not isinstance(strategies, list) or not strategies:
         raise InvalidConfigurationError("selection_config needs a non-empty list 'strategies'.")
-    result["strategies"] = [
-        {
-            "input": _section(entry, "input", INPUT_FIELDS, INPUT_TYPES, f"strategies[{i}]"),
-            "strategy": _section(
-                entry, "strategy", STRATEGY_FIELDS, STRATEGY_TYPES, f"strategies[{i}]"
-            ),
-        }
-        for i, entry in enumerate(strategies)
-    ]
+    result["strategies"] = [_entry(entry, f"strategies[{i}]") for i, entry in enumerate(strategies)]
     return result
+
+
+def _entry(entry: Any, where: str) -> dict[str, Any]:
+    if not isinstance(entry, Mapping):
+        raise InvalidConfigurationError(f"{where} must be a mapping with 'input' and 'strategy'.")
+    for key in entry:
+        if key not in ENTRY_FIELDS:
+            raise _unknown(key, ENTRY_FIELDS, where)
+    return {
+        "input": _section(entry, "input", INPUT_FIELDS, INPUT_TYPES, where),
+        "strategy": _section(entry, "strategy", STRATEGY_FIELDS, STRATEGY_TYPES, where),
+    }

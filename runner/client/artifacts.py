@@ -49,10 +49,12 @@ class _ArtifactsMixin(_ClientBase):
             timeout: Seconds allowed per download.
 
         Raises:
-            ValueError: If an artifact's file name would write outside ``output_dir``.
+            ValueError: If an artifact's file name would write outside ``output_dir``
+                (checked for every artifact before anything is downloaded).
         """
-        for artifact in field(run, "artifacts") or []:
-            target = safe_join(output_dir, str(field(artifact, "fileName")))
+        artifacts = field(run, "artifacts") or []
+        targets = [safe_join(output_dir, str(field(a, "fileName") or "")) for a in artifacts]
+        for artifact, target in zip(artifacts, targets, strict=True):
             self._http.download(self._artifact_read_url(run, artifact), target, timeout=timeout)
 
     def download_compute_worker_run_checkpoint(

@@ -91,7 +91,8 @@ class _ComputeWorkerMixin(_ClientBase):
             The config id.
 
         Raises:
-            InvalidConfigurationError: If a key is unknown (with a suggestion).
+            InvalidConfigurationError: If a key is unknown (with a suggestion), before any
+                request.
         """
         config: dict[str, Any] = {"workerType": "FULL"}
         docker = convert_config(worker_config, DOCKER_FIELDS, "worker_config")
@@ -126,7 +127,9 @@ class _ComputeWorkerMixin(_ClientBase):
             The scheduled run id.
 
         Raises:
-            InvalidConfigurationError: If a config key is unknown.
+            InvalidConfigurationError: If a config key is unknown (before any request).
+            ApiError: 400 invalid parameters, 402 insufficient plan, 403 not authorised,
+                404 dataset or config not found, 422 missing or invalid datasource file.
         """
         config_id = self.create_compute_worker_config(
             worker_config, lightly_config, selection_config
@@ -177,6 +180,9 @@ class _ComputeWorkerMixin(_ClientBase):
 
         Returns:
             The run (DockerRunData), including its artifacts.
+
+        Raises:
+            NotFound: If no run with this id exists.
         """
         result: WireModel = wire(self._http.get(encode_path("/v1/docker/runs/{}", run_id)))
         return result
@@ -272,7 +278,7 @@ class _ComputeWorkerMixin(_ClientBase):
             run_id: Run id.
 
         Returns:
-            The tags (TagData).
+            The tags (TagData) created by the run in the current dataset, newest first.
         """
         tags = self._http.get(encode_path("/v1/docker/runs/{}/tags", run_id))
         return [wire(t) for t in tags if t.get("datasetId") == self.dataset_id]

@@ -145,16 +145,23 @@ class _ExportMixin(_ClientBase):
 
         Returns:
             Rows ``{"fileName", "readUrl", "datasourceUrl"}`` in sample order.
+
+        Raises:
+            RuntimeError: If the three exports have different numbers of lines.
         """
-        columns = [
-            self._filenames_text(tag_id, fmt).split("\n")
-            for fmt in ("NAME", "REDIRECTED_READ_URL", "DATASOURCE_FULL")
-        ]
-        if not columns[0] or columns[0] == [""]:
-            return []
+        formats = ("NAME", "REDIRECTED_READ_URL", "DATASOURCE_FULL")
+        texts = [self._filenames_text(tag_id, fmt) for fmt in formats]
+        if texts[0] == "":
+            return []  # an empty tag (the official client returns one row of empty strings)
+        names, urls, fulls = (text.split("\n") for text in texts)
+        if not len(names) == len(urls) == len(fulls):
+            raise RuntimeError(
+                f"The server's exports of tag {tag_id} do not line up: {len(names)} file names, "
+                f"{len(urls)} read URLs, {len(fulls)} datasource URLs."
+            )
         return [
             {"fileName": name, "readUrl": url, "datasourceUrl": full}
-            for name, url, full in zip(*columns, strict=True)
+            for name, url, full in zip(names, urls, fulls, strict=True)
         ]
 
     def export_filenames_and_read_urls_by_tag_name(self, tag_name: str) -> list[dict[str, str]]:

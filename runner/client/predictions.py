@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral
 from typing import Any
 
 from runner.client._base import _ClientBase
@@ -10,12 +11,17 @@ from runner.client.models import to_wire
 
 
 def _version(prediction_version_id: int) -> int:
-    if not isinstance(prediction_version_id, int) or prediction_version_id < 0:
+    """CONTRACT §10.2: the -1 default is kept, but only ids >= 0 reach the server."""
+    if (
+        isinstance(prediction_version_id, bool)
+        or not isinstance(prediction_version_id, Integral)
+        or prediction_version_id < 0
+    ):
         raise ValueError(
             "prediction_version_id must be an integer >= 0 (e.g. a Unix timestamp identifying "
             f"the model's predictions), not {prediction_version_id!r}"
         )
-    return prediction_version_id
+    return int(prediction_version_id)
 
 
 class _PredictionsMixin(_ClientBase):
@@ -80,11 +86,14 @@ class _PredictionsMixin(_ClientBase):
         """
         _version(prediction_version_id)
         items = list(sample_id_to_prediction_singletons.items())
+        if not items:
+            return
+        _ = self.dataset_id  # resolve the current dataset once, not in every thread
 
         def upload(item: tuple[str, list[dict[str, Any]]]) -> None:
             self.create_or_update_prediction(item[0], item[1], prediction_version_id)
-            if progress_bar is not None:
-                progress_bar.update(1)
 
         with ThreadPoolExecutor(max_workers=max(1, min(len(items), max_workers))) as pool:
-            list(pool.map(upload, items))
+            for _done in pool.map(upload, items):
+                if progress_bar is not None:
+                    progress_bar.update(1)

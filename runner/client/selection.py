@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import enum
 import time
 import warnings
 from typing import Any
 
 from runner.client._base import _ClientBase
-from runner.client.models import WireModel, to_wire
+from runner.client._http import encode_path
+from runner.client.errors import LightlyClientError
+from runner.client.models import WireModel, field, to_camel, to_wire
+
+_RUNNING = ("RUNNING", "WAITING", "UNKNOWN")
+#: The official client re-raises the 20th failed status poll.
+_MAX_POLL_FAILURES = 20
 
 
 class _SelectionMixin(_ClientBase):
@@ -29,7 +36,7 @@ class _SelectionMixin(_ClientBase):
 
     def selection(
         self,
-        selection_config: Any,
+        selection_config: dict[str, Any],
         preselected_tag_id: str | None = None,
         query_tag_id: str | None = None,
     ) -> WireModel:
@@ -37,7 +44,8 @@ class _SelectionMixin(_ClientBase):
 
         Args:
             selection_config: ``{"method": RANDOM|CORESET|ACTIVE_LEARNING|CORAL,
-                "n_samples": int, "min_distance": float, "name": str}``.
+                "n_samples": int, "min_distance": float, "name": str}`` (all optional;
+                a legacy ``SelectionConfig`` object is accepted too).
             preselected_tag_id: Samples that are kept.
             query_tag_id: Samples to select from (default: all).
 
@@ -55,27 +63,13 @@ class _SelectionMixin(_ClientBase):
         config = _legacy_config(selection_config)
         tags = self._http.get(self._dataset_path("/tags"))
         if any(t["name"] == config["name"] for t in tags):
-            raise RuntimeError(f"There already exists a tag with tag_name {config['name']}")
+            raise RuntimeError(f"There already exists a tag with tag_name {config['name']}.")
         if not tags:
             raise RuntimeError("There exists no initial-tag for this dataset.")
         if self.embedding_id is None:
             self.set_embedding_id_to_latest()  # type: ignore[attr-defined]
         row_count = self._http.get(self._dataset_path("/tags"))[0]["totSize"]
-        body: dict[str, Any] = {
-            "newTagName": config["name"],
-            "method": config["method"],
-            "config": {
-                "stoppingCondition": {
-                    "nSamples": config["n_samples"],
-                    "minDistance": config["min_distance"],
-                }
-            },
-            "rowCount": row_count,
-        }
-        if preselected_tag_id is not None:
-            body["preselectedTagId"] = preselected_tag_id
-        if query_tag_id is not None:
-            body["queryTagId"] = query_tag_id
+        body = _sampling_request(config, preselected_tag_id, query_tag_id, row_count)
         job = self._http.post(
             self._dataset_path("/embeddings/{}/sampling", str(self.embedding_id)), json=body
         )
@@ -83,29 +77,65 @@ class _SelectionMixin(_ClientBase):
 
     def _wait_for_selection_job(self, job_id: str) -> WireModel:
         wait = self.wait_time_till_next_poll
-        while True:
+        status: dict[str, Any] | None = None
+        failures = 0
+        while status is None or status["status"] in _RUNNING:
             time.sleep(wait)
-            status = self._http.get(f"/v1/jobs/{job_id}")
+            try:
+                status = self._http.get(encode_path("/v1/jobs/{}", job_id))
+            except LightlyClientError:
+                # like the official client: a flaky status endpoint is tolerated 19 times
+                failures += 1
+                if failures == _MAX_POLL_FAILURES:
+                    raise
+                continue
             wait = status.get("waitTimeTillNextPoll", wait)
-            if status["status"] not in ("RUNNING", "WAITING", "UNKNOWN"):
-                break
         if status["status"] == "FAILED":
             raise RuntimeError(
                 f"Selection job with job_id {job_id} failed with error {status.get('error')}"
             )
         new_tag_id = (status.get("result") or {}).get("data")
         if new_tag_id is None:
-            raise RuntimeError(f"Selection job with job_id {job_id} returned no tag.")
+            raise RuntimeError(f"TagId returned by job with job_id {job_id} is None.")
         return self.get_tag_by_id(new_tag_id)  # type: ignore[attr-defined,no-any-return]
 
 
 def _legacy_config(selection_config: Any) -> dict[str, Any]:
-    config = dict(to_wire(selection_config)) if selection_config is not None else {}
-    method = config.get("method", "CORESET")
-    n_samples = config.get("n_samples", config.get("nSamples", 32))
-    min_distance = config.get("min_distance", config.get("minDistance", -1))
-    name = (
-        config.get("name")
-        or f"{method}_{n_samples}_{min_distance}_{time.strftime('%m_%d_%Y__%H_%M_%S')}"
-    )
+    """``{method, n_samples, min_distance, name}`` from a dict or a legacy SelectionConfig object."""
+
+    def read(name: str, default: Any) -> Any:
+        if selection_config is None:
+            return default
+        value = field(selection_config, to_camel(name), None)
+        if isinstance(value, enum.Enum):  # SamplingMethod is a str enum: use its value
+            value = value.value
+        return default if value is None else to_wire(value)
+
+    method = read("method", "CORESET")
+    n_samples = read("n_samples", 32)
+    min_distance = read("min_distance", -1)
+    stamp = time.strftime("%m_%d_%Y__%H_%M_%S")
+    name = read("name", None) or f"{method}_{n_samples}_{min_distance}_{stamp}"
     return {"method": method, "n_samples": n_samples, "min_distance": min_distance, "name": name}
+
+
+def _sampling_request(
+    config: dict[str, Any], preselected_tag_id: str | None, query_tag_id: str | None, rows: Any
+) -> dict[str, Any]:
+    """SamplingCreateRequest; the optional tag ids are left out when None."""
+    body: dict[str, Any] = {
+        "newTagName": config["name"],
+        "method": config["method"],
+        "config": {
+            "stoppingCondition": {
+                "nSamples": config["n_samples"],
+                "minDistance": config["min_distance"],
+            }
+        },
+        "rowCount": rows,
+    }
+    if preselected_tag_id is not None:
+        body["preselectedTagId"] = preselected_tag_id
+    if query_tag_id is not None:
+        body["queryTagId"] = query_tag_id
+    return body
