@@ -34,21 +34,21 @@ def workflow_text(steps: int = STEPS) -> str:
         lines += [
             f"  - id: ds{i}",
             "    uses: create_dataset",
-            f"    with: {{dataset_name: \"{{{{ inputs.prefix }}}}-{i}\", if_exists: reuse}}",
+            f'    with: {{dataset_name: "{{{{ inputs.prefix }}}}-{i}", if_exists: reuse}}',
             f"  - id: run{i}",
             "    uses: schedule_compute_worker_run",
             "    with:",
             "      selection_config:",
-            "        n_samples: \"{{ inputs.n }}\"",
+            '        n_samples: "{{ inputs.n }}"',
             "        strategies: [{input: {type: EMBEDDINGS}, strategy: {type: DIVERSITY}}]",
             f"  - id: wait{i}",
             "    uses: wait_compute_worker_run",
             "    timeout: 6h",
-            f"    with: {{scheduled_run_id: \"{{{{ steps.run{i}.outputs.scheduled_run_id }}}}\"}}",
+            f'    with: {{scheduled_run_id: "{{{{ steps.run{i}.outputs.scheduled_run_id }}}}"}}',
             f"  - id: export{i}",
             "    uses: export_label_studio_tasks_by_tag_name",
-            f"    if: \"{{{{ steps.wait{i}.outputs.succeeded }}}}\"",
-            f"    with: {{tag_name: \"{{{{ steps.wait{i}.outputs.tags[0].name }}}}\", output: \"exports/{i}.json\"}}",
+            f'    if: "{{{{ steps.wait{i}.outputs.succeeded }}}}"',
+            f'    with: {{tag_name: "{{{{ steps.wait{i}.outputs.tags[0].name }}}}", output: "exports/{i}.json"}}',
         ]
     return "\n".join(lines) + "\n"
 
@@ -70,10 +70,18 @@ def main() -> None:
         commands = []
         for _ in range(5):
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "runner", "validate", str(path)], check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "runner", "validate", str(path)],
+                check=True,
+                capture_output=True,
+            )
             commands.append(time.perf_counter() - start)
-    print(f"validate() of {STEPS} steps: best {min(calls):.3f} s, mean {statistics.mean(calls):.3f} s")
-    print(f"`lightly-run validate` (fresh process, imports included): best {min(commands):.3f} s, mean {statistics.mean(commands):.3f} s")
+    print(
+        f"validate() of {STEPS} steps: best {min(calls):.3f} s, mean {statistics.mean(calls):.3f} s"
+    )
+    print(
+        f"`lightly-run validate` (fresh process, imports included): best {min(commands):.3f} s, mean {statistics.mean(commands):.3f} s"
+    )
     print(f"target < 0.5 s: {'met' if min(commands) < 0.5 else 'NOT met'}")
 
 

@@ -238,7 +238,9 @@ def _retryable(error: Exception, kinds: tuple[str, ...]) -> bool:
     if not kinds:
         # by default only what may pass: no client mistakes (4xx other than 408/429), no failed assertions
         failed_assertion = type(error).__name__ == "AssertionFailed"
-        client_mistake = isinstance(status, int) and 400 <= status < 500 and status not in (408, 429)
+        client_mistake = (
+            isinstance(status, int) and 400 <= status < 500 and status not in (408, 429)
+        )
         return not (failed_assertion or client_mistake)
     if "any" in kinds:
         return True

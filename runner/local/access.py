@@ -36,9 +36,11 @@ def dataset_owner(dataset_id: str) -> str | None:
 
 def require_dataset(dataset_id: str) -> dict[str, Any]:
     """The DatasetData of ``dataset_id`` if the caller may use it, else 404."""
-    row = get_store().db.execute(
-        "SELECT owner, data FROM datasets WHERE id=?", (dataset_id,)
-    ).fetchone()
+    row = (
+        get_store()
+        .db.execute("SELECT owner, data FROM datasets WHERE id=?", (dataset_id,))
+        .fetchone()
+    )
     user = current_user()
     if row is None or (row["owner"] != user.user_id and not shared_with(dataset_id, user)):
         raise dataset_unknown(dataset_id)

@@ -18,7 +18,15 @@ def reference_positions(mask: str) -> list[int]:
 
 @pytest.mark.parametrize(
     ("mask", "positions"),
-    [("0x0", []), ("0x1", [0]), ("0x2", [1]), ("0x5", [0, 2]), ("0xff", list(range(8))), ("0x100", [8]), ("0X1F", [0, 1, 2, 3, 4])],
+    [
+        ("0x0", []),
+        ("0x1", [0]),
+        ("0x2", [1]),
+        ("0x5", [0, 2]),
+        ("0xff", list(range(8))),
+        ("0x100", [8]),
+        ("0X1F", [0, 1, 2, 3, 4]),
+    ],
 )
 def test_positions_from_hex(mask: str, positions: list[int]) -> None:
     assert bitmask.positions_from_hex(mask).tolist() == positions
@@ -26,9 +34,18 @@ def test_positions_from_hex(mask: str, positions: list[int]) -> None:
 
 @pytest.mark.parametrize(
     ("positions", "mask"),
-    [([], "0x0"), ([0], "0x1"), ([1], "0x2"), ([0, 2], "0x5"), ([8], "0x100"), ([3, 9, 3], "0x208")],
+    [
+        ([], "0x0"),
+        ([0], "0x1"),
+        ([1], "0x2"),
+        ([0, 2], "0x5"),
+        ([8], "0x100"),
+        ([3, 9, 3], "0x208"),
+    ],
 )
-def test_hex_from_positions_is_lowercase_without_leading_zeros(positions: list[int], mask: str) -> None:
+def test_hex_from_positions_is_lowercase_without_leading_zeros(
+    positions: list[int], mask: str
+) -> None:
     assert bitmask.hex_from_positions(positions) == mask
     assert bitmask.hex_from_positions(positions, size=1000) == mask
 

@@ -25,13 +25,27 @@ def png(color: tuple[int, int, int]) -> bytes:
 
 
 def add_dataset(
-    mocked: responses.RequestsMock, filenames: list[str], *, mask: str = "0x5", img_type: str = "full"
+    mocked: responses.RequestsMock,
+    filenames: list[str],
+    *,
+    mask: str = "0x5",
+    img_type: str = "full",
 ) -> None:
-    mocked.get(f"{SERVER}{D}", json={"id": DATASET_ID, "name": "ds", "type": "Images", "imgType": img_type})
+    mocked.get(
+        f"{SERVER}{D}", json={"id": DATASET_ID, "name": "ds", "type": "Images", "imgType": img_type}
+    )
     tag = {"id": "9" * 24, "name": "picked", "bitMaskData": mask, "prevTagId": None, "totSize": 3}
     mocked.get(f"{SERVER}{D}/tags", json=[tag])
-    mocked.get(f"{SERVER}{D}/mappings", json=IDS, match=[responses.matchers.query_param_matcher({"field": "_id"}, strict_match=False)])
-    mocked.get(f"{SERVER}{D}/mappings", json=filenames, match=[responses.matchers.query_param_matcher({"field": "fileName"}, strict_match=False)])
+    mocked.get(
+        f"{SERVER}{D}/mappings",
+        json=IDS,
+        match=[responses.matchers.query_param_matcher({"field": "_id"}, strict_match=False)],
+    )
+    mocked.get(
+        f"{SERVER}{D}/mappings",
+        json=filenames,
+        match=[responses.matchers.query_param_matcher({"field": "fileName"}, strict_match=False)],
+    )
 
 
 @covers("download_dataset")
@@ -45,7 +59,11 @@ def test_download_dataset_writes_the_tag_images(
 
     assert client.download_dataset(str(tmp_path), tag_name="picked", max_workers=1) is None
 
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["a.png", "sub", "sub/c.png"]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "a.png",
+        "sub",
+        "sub/c.png",
+    ]
     assert (tmp_path / "sub/c.png").read_bytes() == png((200, 0, 0))  # bytes kept exactly
     calls = mocked.calls
     assert_call(calls[0], "GET", D)
@@ -62,11 +80,15 @@ def test_download_dataset_without_full_images_raises(
     client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
 ) -> None:
     add_dataset(mocked, ["a.png", "b.png", "c.png"], img_type="thumbnail")
-    with pytest.raises(ValueError, match=f"Dataset with id {DATASET_ID} has no downloadable images!"):
+    with pytest.raises(
+        ValueError, match=f"Dataset with id {DATASET_ID} has no downloadable images!"
+    ):
         client.download_dataset(str(tmp_path))
 
 
-def test_download_dataset_unknown_tag_raises(client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path) -> None:
+def test_download_dataset_unknown_tag_raises(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
     add_dataset(mocked, ["a.png", "b.png", "c.png"])
     with pytest.raises(ValueError, match="has no tag initial-tag!"):
         client.download_dataset(str(tmp_path))
@@ -82,7 +104,18 @@ def test_download_dataset_unknown_dataset_is_not_found(
 
 @pytest.mark.parametrize(
     "hostile",
-    ["../escape.png", "sub/../../escape.png", "/etc/passwd", "C:/Windows/x.png", "c:x.png", "..\\escape.png", "sub\\..\\..\\x.png", "./a.png", "a\x00.png", ""],
+    [
+        "../escape.png",
+        "sub/../../escape.png",
+        "/etc/passwd",
+        "C:/Windows/x.png",
+        "c:x.png",
+        "..\\escape.png",
+        "sub\\..\\..\\x.png",
+        "./a.png",
+        "a\x00.png",
+        "",
+    ],
 )
 def test_download_dataset_refuses_hostile_filenames_before_writing(
     client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path, hostile: str
@@ -121,6 +154,10 @@ def test_download_dataset_failed_image_warns_and_leaves_no_file(
         client.download_dataset(str(tmp_path), tag_name="picked")
 
     messages = sorted(str(w.message) for w in record)
-    assert messages[0].startswith(f"Download of image {tmp_path / 'a.png'} failed with error cannot identify image file")
-    assert messages[1].startswith(f"Download of image {tmp_path / 'c.png'} failed with error GET https://blobs.test/2 failed with HTTP 404")
+    assert messages[0].startswith(
+        f"Download of image {tmp_path / 'a.png'} failed with error cannot identify image file"
+    )
+    assert messages[1].startswith(
+        f"Download of image {tmp_path / 'c.png'} failed with error GET https://blobs.test/2 failed with HTTP 404"
+    )
     assert list(tmp_path.iterdir()) == []

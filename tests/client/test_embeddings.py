@@ -35,7 +35,9 @@ def test_get_all_embedding_data(client: ApiWorkflowClient, mocked: responses.Req
 
 
 @covers("get_embedding_data_by_name")
-def test_get_embedding_data_by_name(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_get_embedding_data_by_name(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     add_listing(mocked)
     assert client.get_embedding_data_by_name("default").id == E3
     assert_call(mocked.calls[0], "GET", f"{D}/embeddings")
@@ -44,14 +46,18 @@ def test_get_embedding_data_by_name(client: ApiWorkflowClient, mocked: responses
 
 
 @covers("set_embedding_id_to_latest")
-def test_set_embedding_id_to_latest(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_set_embedding_id_to_latest(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     add_listing(mocked)
     client.set_embedding_id_to_latest()
     assert client.embedding_id == E1
     assert_call(mocked.calls[0], "GET", f"{D}/embeddings")
 
 
-def test_set_embedding_id_to_latest_without_embeddings(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_set_embedding_id_to_latest_without_embeddings(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     add_listing(mocked, [])
     with pytest.raises(RuntimeError, match="There are no known embeddings"):
         client.set_embedding_id_to_latest()
@@ -69,7 +75,9 @@ def test_get_embedding_by_name(client: ApiWorkflowClient, mocked: responses.Requ
 
 
 @covers("download_embeddings_csv_by_id")
-def test_download_embeddings_csv_by_id(client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path) -> None:
+def test_download_embeddings_csv_by_id(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
     mocked.get(f"{SERVER}{D}/embeddings/{E2}/readCSVUrl", json=f"{BLOBS}/e.csv?sig=1")
     mocked.get(f"{BLOBS}/e.csv", body=b"filenames,embedding_0,labels\r\na.jpg,0.5,0\r\n")
     out = tmp_path / "deep" / "e.csv"
@@ -102,7 +110,9 @@ def test_download_embeddings_csv_without_default_raises(
 
 
 @covers("append_embeddings")
-def test_append_embeddings_merges_server_rows(client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path) -> None:
+def test_append_embeddings_merges_server_rows(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
     mocked.get(f"{SERVER}{D}/embeddings/{E2}/readCSVUrl", json=f"{BLOBS}/e.csv")
     remote = "filenames,embedding_0,labels\r\na.jpg,1,0\r\nb.jpg,2,0\r\n"
     mocked.get(f"{BLOBS}/e.csv", body=remote)
@@ -115,7 +125,9 @@ def test_append_embeddings_merges_server_rows(client: ApiWorkflowClient, mocked:
     assert_call(mocked.calls[0], "GET", f"{D}/embeddings/{E2}/readCSVUrl")
 
 
-def test_append_embeddings_column_mismatch_raises(client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path) -> None:
+def test_append_embeddings_column_mismatch_raises(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
     mocked.get(f"{SERVER}{D}/embeddings/{E2}/readCSVUrl", json=f"{BLOBS}/e.csv")
     mocked.get(f"{BLOBS}/e.csv", body="filenames,embedding_0,embedding_1,labels\na.jpg,1,2,0\n")
     local = tmp_path / "local.csv"
@@ -127,7 +139,10 @@ def test_append_embeddings_column_mismatch_raises(client: ApiWorkflowClient, moc
 
 def add_upload(mocked: responses.RequestsMock, filenames: list[str]) -> None:
     mocked.get(f"{SERVER}{D}/mappings", json=filenames)
-    mocked.get(f"{SERVER}{D}/embeddings/writeCSVUrl", json={"signedWriteUrl": f"{BLOBS}/new.csv?sig=2", "embeddingId": E3})
+    mocked.get(
+        f"{SERVER}{D}/embeddings/writeCSVUrl",
+        json={"signedWriteUrl": f"{BLOBS}/new.csv?sig=2", "embeddingId": E3},
+    )
     mocked.put(f"{BLOBS}/new.csv", body="")
     mocked.post(f"{SERVER}{D}/embeddings/{E3}/trigger2dEmbeddingsJob", body="")
 
@@ -154,9 +169,17 @@ def test_upload_embeddings_prunes_reorders_and_triggers_2d(
     assert_call(calls[1], "GET", f"{D}/mappings", [("field", "fileName")])
     assert_call(calls[2], "GET", f"{D}/embeddings/writeCSVUrl", [("name", "default")])
     assert_call(calls[3], "PUT", "/new.csv", [("sig", "2")], authenticated=False)
-    assert calls[3].request.body == b"filenames,embedding_0,embedding_1,labels\na.jpg,0.0,0.1,0\nb.jpg,0.2,0.3,1\n"
+    assert (
+        calls[3].request.body
+        == b"filenames,embedding_0,embedding_1,labels\na.jpg,0.0,0.1,0\nb.jpg,0.2,0.3,1\n"
+    )
     for call, method in zip(calls[4:], ["PCA", "TSNE", "UMAP"], strict=True):
-        assert_call(call, "POST", f"{D}/embeddings/{E3}/trigger2dEmbeddingsJob", body={"dimensionalityReductionMethod": method})
+        assert_call(
+            call,
+            "POST",
+            f"{D}/embeddings/{E3}/trigger2dEmbeddingsJob",
+            body={"dimensionalityReductionMethod": method},
+        )
     assert client.embedding_id == E3
 
 
@@ -184,12 +207,19 @@ def test_upload_embeddings_appends_to_existing_and_renames(
         ("filenames, embedding_0,labels\na,1,0\n", "whitespaces"),
         ("name,embedding_0,labels\na,1,0\n", "must start with `filenames`"),
         ("filenames,embedding_0\na,1\n", "no `labels` column"),
-        ("filenames,feature,labels\na,1,0\n", "must have `embedding_x` columns but found 'feature'"),
+        (
+            "filenames,feature,labels\na,1,0\n",
+            "must have `embedding_x` columns but found 'feature'",
+        ),
         ("filenames,embedding_0,labels\na,1,0\n\nb,2,0\n", "must not have empty rows"),
     ],
 )
 def test_upload_embeddings_malformed_csv_raises_before_any_request(
-    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path, content: str, message: str
+    client: ApiWorkflowClient,
+    mocked: responses.RequestsMock,
+    tmp_path: Path,
+    content: str,
+    message: str,
 ) -> None:
     path = tmp_path / "emb.csv"
     path.write_text(content)
@@ -203,11 +233,18 @@ def test_upload_embeddings_malformed_csv_raises_before_any_request(
     [
         ('"a,b.jpg",1,0\nb.jpg,2,0\n', "must not contain commas"),
         ("a.jpg,1,0\n", "has 1 rows but the dataset has 2 samples"),
-        ("a.jpg,1,0\nx.jpg,2,0\n", r"missing e.g. \['b.jpg'\], not in the dataset e.g. \['x.jpg'\]"),
+        (
+            "a.jpg,1,0\nx.jpg,2,0\n",
+            r"missing e.g. \['b.jpg'\], not in the dataset e.g. \['x.jpg'\]",
+        ),
     ],
 )
 def test_upload_embeddings_names_must_match_the_dataset(
-    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path, rows: str, message: str
+    client: ApiWorkflowClient,
+    mocked: responses.RequestsMock,
+    tmp_path: Path,
+    rows: str,
+    message: str,
 ) -> None:
     path = tmp_path / "emb.csv"
     path.write_text("filenames,embedding_0,labels\n" + rows)

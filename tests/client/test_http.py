@@ -61,14 +61,18 @@ def test_transient_statuses_are_retried_with_backoff_then_raised(
     assert len(mocked.calls) == 4 and sleeps == [1.0, 2.0, 4.0]
 
 
-def test_a_retry_that_succeeds_returns_the_answer(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+def test_a_retry_that_succeeds_returns_the_answer(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
     mocked.get(URL, status=503, body="")
     mocked.get(URL, json={"ok": True})
     assert http.get("/v1/x") == {"ok": True}
     assert len(mocked.calls) == 2
 
 
-def test_retry_after_is_honoured(http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
+def test_retry_after_is_honoured(
+    http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     mocked.get(URL, status=429, headers={"Retry-After": "3"}, body="")
     mocked.get(URL, status=503, headers={"Retry-After": "120"}, body="")
     mocked.get(URL, json=[])
@@ -84,14 +88,18 @@ def test_backoff_has_jitter_and_a_cap() -> None:
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409])
-def test_client_errors_are_not_retried(http: LightlyHttp, mocked: responses.RequestsMock, status: int) -> None:
+def test_client_errors_are_not_retried(
+    http: LightlyHttp, mocked: responses.RequestsMock, status: int
+) -> None:
     mocked.get(URL, status=status, json={"code": "C", "error": "no"})
     with pytest.raises(ApiError) as info:
         http.get("/v1/x")
     assert info.value.status == status and len(mocked.calls) == 1
 
 
-def test_post_is_not_retried_unless_asked(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+def test_post_is_not_retried_unless_asked(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
     mocked.post(URL, status=503, body="down")
     with pytest.raises(ServerError, match="POST /v1/x failed with HTTP 503: down"):
         http.post("/v1/x", json={"a": 1})
@@ -113,7 +121,9 @@ def test_put_and_delete_are_retried(http: LightlyHttp, mocked: responses.Request
 def test_timeout_raises_request_timeout_with_a_clear_message(
     http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps
 ) -> None:
-    mocked.get(URL, body=requests.exceptions.ReadTimeout(f"Read timed out. (url: {URL}?token={TOKEN})"))
+    mocked.get(
+        URL, body=requests.exceptions.ReadTimeout(f"Read timed out. (url: {URL}?token={TOKEN})")
+    )
     with pytest.raises(RequestTimeout) as info:
         http.get("/v1/x", timeout=(1.0, 2.5))
     assert str(info.value) == "GET /v1/x: no answer within 2.5 s (attempt 4 of 4)"
@@ -125,10 +135,18 @@ def test_connection_refused_raises_transport_error_without_the_token(sleeps: Sle
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    http = LightlyHttp(base_url=f"http://127.0.0.1:{port}", token=TOKEN, retry=RetryPolicy(attempts=2), sleep=sleeps)
+    http = LightlyHttp(
+        base_url=f"http://127.0.0.1:{port}",
+        token=TOKEN,
+        retry=RetryPolicy(attempts=2),
+        sleep=sleeps,
+    )
     with pytest.raises(TransportError) as info:
         http.get("/v1/x", params={"a": 1})
-    assert str(info.value) == f"GET /v1/x: could not reach 127.0.0.1:{port} (ConnectionError; attempt 2 of 2)"
+    assert (
+        str(info.value)
+        == f"GET /v1/x: could not reach 127.0.0.1:{port} (ConnectionError; attempt 2 of 2)"
+    )
     assert not isinstance(info.value, RequestTimeout)
     assert TOKEN not in full_text(info.value) and "***" in full_text(info.value)
 
@@ -141,10 +159,20 @@ def test_the_token_is_never_in_an_error(http: LightlyHttp, mocked: responses.Req
     assert TOKEN not in repr(info.value.args)
 
 
-def test_query_booleans_none_and_token_last(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+def test_query_booleans_none_and_token_last(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
     mocked.get(URL, json=[])
-    http.get("/v1/x", params={"shared": False, "exact": True, "skip": None, "n": 5, "name": "a b/+"})
-    assert query_of(mocked.calls[0]) == [("shared", "False"), ("exact", "True"), ("n", "5"), ("name", "a b/+"), ("token", TOKEN)]
+    http.get(
+        "/v1/x", params={"shared": False, "exact": True, "skip": None, "n": 5, "name": "a b/+"}
+    )
+    assert query_of(mocked.calls[0]) == [
+        ("shared", "False"),
+        ("exact", "True"),
+        ("n", "5"),
+        ("name", "a b/+"),
+        ("token", TOKEN),
+    ]
 
 
 def test_json_bodies_refuse_nan(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
@@ -158,7 +186,9 @@ def test_text_plain_answers_stay_text(http: LightlyHttp, mocked: responses.Reque
     assert http.get("/v1/x") == "1e3\ntrue"
 
 
-def test_not_found_carries_code_and_message(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+def test_not_found_carries_code_and_message(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
     mocked.get(URL, status=404, json={"code": "DATASET_UNKNOWN", "error": "dataset x not found"})
     with pytest.raises(NotFound) as info:
         http.get("/v1/x")
@@ -173,15 +203,22 @@ def test_signed_transfers_carry_no_token_and_hide_the_signature(
     mocked.get("https://blobs.test/missing", status=403, body="denied")
     http.put_signed("https://blobs.test/k?sig=s3cr3t", b"bytes")
     assert http.get_signed("https://blobs.test/k?sig=s3cr3t") == b"bytes"
-    assert http.download("https://blobs.test/k?sig=s3cr3t", tmp_path / "d" / "f.bin").read_bytes() == b"bytes"
+    assert (
+        http.download("https://blobs.test/k?sig=s3cr3t", tmp_path / "d" / "f.bin").read_bytes()
+        == b"bytes"
+    )
     assert all("token" not in c.request.url for c in mocked.calls)
     with pytest.raises(ApiError) as info:
         http.download("https://blobs.test/missing?sig=s3cr3t", tmp_path / "d" / "g.bin")
-    assert "s3cr3t" not in str(info.value) and str(info.value).startswith("GET https://blobs.test/missing failed")
+    assert "s3cr3t" not in str(info.value) and str(info.value).startswith(
+        "GET https://blobs.test/missing failed"
+    )
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["f.bin"]
 
 
-def test_a_file_body_is_rewound_for_each_attempt(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+def test_a_file_body_is_rewound_for_each_attempt(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
     class Body(io.BytesIO):
         seeks: list[int] = []
 

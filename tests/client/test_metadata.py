@@ -15,7 +15,11 @@ from tests.client.contract import SERVER, assert_call, body_of, covers
 D = f"/v1/datasets/{DATASET_ID}"
 S1, S2 = "1" * 24, "2" * 24
 CUSTOM: dict[str, Any] = {
-    "images": [{"file_name": "a.jpg", "id": 0}, {"file_name": "b.jpg", "id": 1}, {"file_name": "c.jpg", "id": 2}],
+    "images": [
+        {"file_name": "a.jpg", "id": 0},
+        {"file_name": "b.jpg", "id": 1},
+        {"file_name": "c.jpg", "id": 2},
+    ],
     "metadata": [
         {"image_id": 0, "weather": {"scenario": "cloudy"}},
         {"image_id": 1, "weather": {"scenario": "rainy"}},
@@ -25,7 +29,9 @@ CUSTOM: dict[str, Any] = {
 
 
 @covers("verify_custom_metadata_format")
-def test_verify_custom_metadata_format(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_verify_custom_metadata_format(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     client.verify_custom_metadata_format(CUSTOM)
     for missing in ("images", "metadata"):
         with pytest.raises(KeyError, match=f"Key {missing} is missing"):
@@ -34,7 +40,9 @@ def test_verify_custom_metadata_format(client: ApiWorkflowClient, mocked: respon
 
 
 @covers("index_custom_metadata_by_filename")
-def test_index_custom_metadata_by_filename(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_index_custom_metadata_by_filename(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     assert client.index_custom_metadata_by_filename(CUSTOM) == {
         "a.jpg": {"image_id": 0, "weather": {"scenario": "cloudy"}},
         "b.jpg": {"image_id": 1, "weather": {"scenario": "sunny"}},  # last entry wins
@@ -45,16 +53,25 @@ def test_index_custom_metadata_by_filename(client: ApiWorkflowClient, mocked: re
 
 @covers("upload_custom_metadata")
 def test_upload_custom_metadata(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
-    mocked.get(f"{SERVER}{D}/samples/partial", json=[{"id": S1, "fileName": "a.jpg"}, {"id": S2, "fileName": "b.jpg"}])
+    mocked.get(
+        f"{SERVER}{D}/samples/partial",
+        json=[{"id": S1, "fileName": "a.jpg"}, {"id": S2, "fileName": "b.jpg"}],
+    )
     mocked.put(f"{SERVER}{D}/samples/{S1}", body="")
     mocked.put(f"{SERVER}{D}/samples/{S2}", body="")
 
     client.upload_custom_metadata(CUSTOM, max_workers=1)
 
     assert_call(mocked.calls[0], "GET", f"{D}/samples/partial", [("mode", "fileNames")])
-    assert_call(mocked.calls[1], "PUT", f"{D}/samples/{S1}", body={"customMetaData": CUSTOM["metadata"][0]})
-    assert_call(mocked.calls[2], "PUT", f"{D}/samples/{S2}", body={"customMetaData": CUSTOM["metadata"][1]})
-    assert_call(mocked.calls[3], "PUT", f"{D}/samples/{S2}", body={"customMetaData": CUSTOM["metadata"][2]})
+    assert_call(
+        mocked.calls[1], "PUT", f"{D}/samples/{S1}", body={"customMetaData": CUSTOM["metadata"][0]}
+    )
+    assert_call(
+        mocked.calls[2], "PUT", f"{D}/samples/{S2}", body={"customMetaData": CUSTOM["metadata"][1]}
+    )
+    assert_call(
+        mocked.calls[3], "PUT", f"{D}/samples/{S2}", body={"customMetaData": CUSTOM["metadata"][2]}
+    )
     assert len(mocked.calls) == 4
 
 
@@ -85,11 +102,23 @@ def test_upload_custom_metadata_bad_format_raises_before_any_request(
 
 
 @covers("create_custom_metadata_config")
-def test_create_custom_metadata_config(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_create_custom_metadata_config(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     mocked.post(f"{SERVER}{D}/configuration/metadata", status=201, json={"id": S1})
     configs = [
-        {"name": "Weather", "path": "weather.scenario", "defaultValue": "unknown", "valueDataType": "CATEGORICAL_STRING"},
-        {"name": "People", "path": "people", "default_value": None, "value_data_type": "NUMERIC_INT"},
+        {
+            "name": "Weather",
+            "path": "weather.scenario",
+            "defaultValue": "unknown",
+            "valueDataType": "CATEGORICAL_STRING",
+        },
+        {
+            "name": "People",
+            "path": "people",
+            "default_value": None,
+            "value_data_type": "NUMERIC_INT",
+        },
     ]
 
     got = client.create_custom_metadata_config("My Config", configs)
@@ -99,7 +128,12 @@ def test_create_custom_metadata_config(client: ApiWorkflowClient, mocked: respon
         "name": "My Config",
         "configs": [
             configs[0],
-            {"name": "People", "path": "people", "defaultValue": None, "valueDataType": "NUMERIC_INT"},
+            {
+                "name": "People",
+                "path": "people",
+                "defaultValue": None,
+                "valueDataType": "NUMERIC_INT",
+            },
         ],
     }
     assert_call(mocked.calls[0], "POST", f"{D}/configuration/metadata", body=body)

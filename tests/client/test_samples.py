@@ -41,7 +41,11 @@ def add_preamble(
     mocked.get(f"{SERVER}{D}/samples/partial", json=partial)
     mocked.get(f"{SERVER}/v1/quota", json=quota)
     if datasource is None:
-        mocked.get(f"{SERVER}{D}/datasource", status=404, json={"code": "DATASET_DATASOURCE_UNKNOWN", "error": "none"})
+        mocked.get(
+            f"{SERVER}{D}/datasource",
+            status=404,
+            json={"code": "DATASET_DATASOURCE_UNKNOWN", "error": "none"},
+        )
     else:
         mocked.get(f"{SERVER}{D}/datasource", json=datasource)
     mocked.put(f"{SERVER}{D}/registerDatasetUpload", body="")
@@ -49,12 +53,16 @@ def add_preamble(
 
 def requests_to(mocked: responses.RequestsMock, method: str, pattern: str) -> list[Any]:
     return [
-        c for c in mocked.calls if c.request.method == method and re.search(pattern, c.request.url.split("?")[0])
+        c
+        for c in mocked.calls
+        if c.request.method == method and re.search(pattern, c.request.url.split("?")[0])
     ]
 
 
 @covers("upload_dataset")
-def test_upload_dataset_thumbnails(client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path) -> None:
+def test_upload_dataset_thumbnails(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
     make_images(tmp_path, ["old.jpg", "sub/new.1.png"])
     add_preamble(mocked, tags=[], on_server=["old.jpg"])
     mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
@@ -77,15 +85,31 @@ def test_upload_dataset_thumbnails(client: ApiWorkflowClient, mocked: responses.
     assert sample["fileName"] == "sub/new.1.png" and sample["thumbName"] == "sub/new.1_thumb.webp"
     assert sample["customMetaData"] is None and sample["exif"] == {}
     meta = sample["metaData"]
-    assert set(meta) == {"mean", "std", "sumOfValues", "sumOfSquares", "shape", "snr", "sharpness", "sizeInBytes"}
-    assert meta["shape"] == [200, 300, 3] and meta["sizeInBytes"] == (tmp_path / "sub/new.1.png").stat().st_size
-    assert meta["mean"] == pytest.approx([200 / 255, 100 / 255, 50 / 255]) and meta["sharpness"] == 0.0
+    assert set(meta) == {
+        "mean",
+        "std",
+        "sumOfValues",
+        "sumOfSquares",
+        "shape",
+        "snr",
+        "sharpness",
+        "sizeInBytes",
+    }
+    assert (
+        meta["shape"] == [200, 300, 3]
+        and meta["sizeInBytes"] == (tmp_path / "sub/new.1.png").stat().st_size
+    )
+    assert (
+        meta["mean"] == pytest.approx([200 / 255, 100 / 255, 50 / 255]) and meta["sharpness"] == 0.0
+    )
     assert_call(calls[6], "GET", f"{D}/samples/{SAMPLE}/writeurl", [("isThumbnail", "True")])
     assert_call(calls[7], "PUT", "/thumb", [("sig", "1")], authenticated=False)
     thumbnail = Image.open(io.BytesIO(calls[7].request.body))
     assert thumbnail.format == "WEBP" and thumbnail.size == (128, 85)
     assert "Content-Type" not in calls[7].request.headers
-    assert_call(calls[8], "POST", f"{D}/tags/initial", body={"imgType": "thumbnail", "creator": "USER_PIP"})
+    assert_call(
+        calls[8], "POST", f"{D}/tags/initial", body={"imgType": "thumbnail", "creator": "USER_PIP"}
+    )
     assert len(calls) == 9
 
 
@@ -93,7 +117,12 @@ def test_upload_dataset_full_mode_on_azure_upsizes(
     client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
 ) -> None:
     make_images(tmp_path, ["a.jpg"])
-    add_preamble(mocked, tags=[{"id": "7" * 24}], on_server=[], datasource={"type": "AZURE", "fullPath": "c/d"})
+    add_preamble(
+        mocked,
+        tags=[{"id": "7" * 24}],
+        on_server=[],
+        datasource={"type": "AZURE", "fullPath": "c/d"},
+    )
     mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
     urls = {"full": f"{BLOBS}/full?sig=2", "thumb": f"{BLOBS}/thumb?sig=3"}
     mocked.get(f"{SERVER}{D}/samples/{SAMPLE}/writeurls", json=urls)
@@ -107,11 +136,17 @@ def test_upload_dataset_full_mode_on_azure_upsizes(
     full = requests_to(mocked, "PUT", "/full")[0].request
     assert full.body == (tmp_path / "a.jpg").read_bytes()
     size = str(len(full.body))
-    assert full.headers["x-ms-blob-type"] == "BlockBlob" and full.headers["x-ms-original-content-length"] == size
+    assert (
+        full.headers["x-ms-blob-type"] == "BlockBlob"
+        and full.headers["x-ms-original-content-length"] == size
+    )
     assert len(requests_to(mocked, "PUT", "/thumb")) == 1
     upsize = body_of(mocked.calls[-1])
     assert_call(mocked.calls[-1], "POST", f"{D}/tags/upsize")
-    assert list(upsize) == ["upsizeTagName", "upsizeTagCreator"] and upsize["upsizeTagCreator"] == "USER_PIP"
+    assert (
+        list(upsize) == ["upsizeTagName", "upsizeTagCreator"]
+        and upsize["upsizeTagCreator"] == "USER_PIP"
+    )
     assert re.fullmatch(r"\d{8}_\d{2}h\d{2}m\d{2}s", upsize["upsizeTagName"])
 
 
@@ -123,7 +158,10 @@ def test_upload_dataset_metadata_mode_with_custom_metadata(
     add_preamble(mocked, tags=[], on_server=[])
     mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
     mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
-    custom = {"images": [{"file_name": "a.jpg", "id": 1}], "metadata": [{"image_id": 1, "weather": "rain"}]}
+    custom = {
+        "images": [{"file_name": "a.jpg", "id": 1}],
+        "metadata": [{"image_id": 1, "weather": "rain"}],
+    }
 
     client.upload_dataset(str(tmp_path), mode="metadata", custom_metadata=custom, max_workers=1)
 
@@ -131,7 +169,11 @@ def test_upload_dataset_metadata_mode_with_custom_metadata(
     assert samples["a.jpg"]["customMetaData"] == {"image_id": 1, "weather": "rain"}
     assert samples["b.jpg"]["customMetaData"] is None
     assert "thumbName" not in samples["a.jpg"]
-    assert samples["broken.jpg"] == {"fileName": "broken.jpg", "metaData": {"sizeInBytes": 12}, "customMetaData": None}
+    assert samples["broken.jpg"] == {
+        "fileName": "broken.jpg",
+        "metaData": {"sizeInBytes": 12},
+        "customMetaData": None,
+    }
     assert not requests_to(mocked, "PUT", BLOBS) and not requests_to(mocked, "GET", "writeurl")
     assert body_of(mocked.calls[-1]) == {"imgType": "meta", "creator": "USER_PIP"}
 
@@ -171,17 +213,26 @@ def test_upload_dataset_partial_failure_warns(
         client.upload_dataset(str(tmp_path), max_workers=1)
 
     messages = [str(w.message) for w in record]
-    assert messages[0].startswith("Upload of image a.jpg failed with error PUT https://blobs.test/thumb0 failed with HTTP 403")
+    assert messages[0].startswith(
+        "Upload of image a.jpg failed with error PUT https://blobs.test/thumb0 failed with HTTP 403"
+    )
     assert messages[1] == "1 of 2 images failed to upload; the first failed index is 0 (a.jpg)."
     assert "sig=" not in messages[0] and "tok-secret" not in messages[0]
     assert requests_to(mocked, "POST", "/tags/initial")
 
 
-def test_upload_dataset_all_failed_raises(client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path) -> None:
+def test_upload_dataset_all_failed_raises(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
     make_images(tmp_path, ["a.jpg", "b.jpg"])
     add_preamble(mocked, tags=[], on_server=[])
-    mocked.post(f"{SERVER}{D}/samples", status=400, json={"code": "BAD_REQUEST", "error": "invalid"})
-    with pytest.raises(RuntimeError, match=r"None of the 2 images could be uploaded; e\.g\. a\.jpg: POST .*BAD_REQUEST"):
+    mocked.post(
+        f"{SERVER}{D}/samples", status=400, json={"code": "BAD_REQUEST", "error": "invalid"}
+    )
+    with pytest.raises(
+        RuntimeError,
+        match=r"None of the 2 images could be uploaded; e\.g\. a\.jpg: POST .*BAD_REQUEST",
+    ):
         client.upload_dataset(str(tmp_path), max_workers=2)
     assert not requests_to(mocked, "POST", "/tags/")
 
@@ -214,7 +265,11 @@ def test_upload_dataset_accepts_a_dataset_object(
     ],
 )
 def test_upload_dataset_bad_input_raises_before_any_request(
-    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path, make_input: Any, message: str
+    client: ApiWorkflowClient,
+    mocked: responses.RequestsMock,
+    tmp_path: Path,
+    make_input: Any,
+    message: str,
 ) -> None:
     with pytest.raises(ValueError, match=message):
         client.upload_dataset(make_input(tmp_path))
@@ -224,13 +279,20 @@ def test_upload_dataset_bad_input_raises_before_any_request(
 
 
 @covers("upload_file_with_signed_url")
-def test_upload_file_with_signed_url(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_upload_file_with_signed_url(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     mocked.put(f"{BLOBS}/x", body="")
-    response = client.upload_file_with_signed_url(io.BytesIO(b"payload"), f"{BLOBS}/x?sig=9", headers={"x-extra": "1"})
+    response = client.upload_file_with_signed_url(
+        io.BytesIO(b"payload"), f"{BLOBS}/x?sig=9", headers={"x-extra": "1"}
+    )
     assert response.status_code == 200
     call = mocked.calls[0]
     assert_call(call, "PUT", "/x", [("sig", "9")], authenticated=False)
-    assert call.request.headers["x-extra"] == "1" and "x-amz-server-side-encryption" not in call.request.headers
+    assert (
+        call.request.headers["x-extra"] == "1"
+        and "x-amz-server-side-encryption" not in call.request.headers
+    )
 
 
 def test_upload_file_with_signed_url_through_a_session_and_s3_encryption(
@@ -253,7 +315,9 @@ def test_upload_file_with_signed_url_error_hides_the_signature(
 ) -> None:
     mocked.put(f"{BLOBS}/x", status=403, body="<Error>SignatureDoesNotMatch</Error>")
     with pytest.raises(ApiError) as info:
-        client.upload_file_with_signed_url(b"data", f"{BLOBS}/x?sig=secret", session=requests.Session())
+        client.upload_file_with_signed_url(
+            b"data", f"{BLOBS}/x?sig=secret", session=requests.Session()
+        )
     assert info.value.status == 403 and "sig=secret" not in str(info.value)
     with pytest.raises(ApiError) as info:
         client.upload_file_with_signed_url(b"data", f"{BLOBS}/x?sig=secret")

@@ -26,7 +26,9 @@ def _reference() -> dict[str, tuple[str, list[tuple[str, object]]]]:
         parsed = []
         for item in filter(None, (p.strip() for p in params.split(","))):
             pname, _, default = item.partition("=")
-            parsed.append((pname, ast.literal_eval(default) if default else inspect.Parameter.empty))
+            parsed.append(
+                (pname, ast.literal_eval(default) if default else inspect.Parameter.empty)
+            )
         ops[name] = (owner, parsed)
     return ops
 

@@ -46,9 +46,15 @@ def test_get_tag_by_id(client: ApiWorkflowClient, mocked: responses.RequestsMock
     assert_call(mocked.calls[0], "GET", f"{D}/tags/{CHILD}")
 
 
-def test_get_tag_by_id_unknown_is_not_found(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
-    mocked.get(f"{SERVER}{D}/tags/{NEW}", status=404, json={"code": "TAG_UNKNOWN", "error": "no such tag"})
-    with pytest.raises(NotFound, match=f"GET {D}/tags/{NEW} failed with HTTP 404: TAG_UNKNOWN: no such tag"):
+def test_get_tag_by_id_unknown_is_not_found(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(
+        f"{SERVER}{D}/tags/{NEW}", status=404, json={"code": "TAG_UNKNOWN", "error": "no such tag"}
+    )
+    with pytest.raises(
+        NotFound, match=f"GET {D}/tags/{NEW} failed with HTTP 404: TAG_UNKNOWN: no such tag"
+    ):
         client.get_tag_by_id(NEW)
 
 
@@ -61,7 +67,9 @@ def test_get_tag_by_name(client: ApiWorkflowClient, mocked: responses.RequestsMo
     assert_call(mocked.calls[1], "GET", f"{D}/tags/{CHILD}")
 
 
-def test_get_tag_by_name_unknown_raises(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_get_tag_by_name_unknown_raises(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     mocked.get(f"{SERVER}{D}/tags", json=TAGS)
     with pytest.raises(TagDoesNotExistError, match="Your tag_name does not exist: nope"):
         client.get_tag_by_name("nope")
@@ -69,16 +77,22 @@ def test_get_tag_by_name_unknown_raises(client: ApiWorkflowClient, mocked: respo
 
 
 @covers("get_filenames_in_tag", "get_filenames")
-def test_get_filenames_in_tag_fetches_mappings(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_get_filenames_in_tag_fetches_mappings(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     mocked.get(f"{SERVER}{D}/mappings", json=FILENAMES)
     assert client.get_filenames_in_tag(TAGS[1]) == ["a.jpg", "c.jpg"]
     assert_call(mocked.calls[0], "GET", f"{D}/mappings", [("field", "fileName")])
     assert client.get_filenames() == FILENAMES
 
 
-def test_get_filenames_in_tag_excluding_parent(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_get_filenames_in_tag_excluding_parent(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     mocked.post(f"{SERVER}{D}/tags/arithmetics/bitmask", json={"bitMaskData": "0x4"})
-    got = client.get_filenames_in_tag(TAGS[1], filenames_on_server=FILENAMES, exclude_parent_tag=True)
+    got = client.get_filenames_in_tag(
+        TAGS[1], filenames_on_server=FILENAMES, exclude_parent_tag=True
+    )
     assert got == ["c.jpg"]
     assert len(mocked.calls) == 1  # the given file names are used
     body = {"tagId1": CHILD, "tagId2": INITIAL, "operation": "DIFFERENCE"}
@@ -91,16 +105,23 @@ def test_get_filenames_in_tag_accepts_snake_case_objects(client: ApiWorkflowClie
         id = CHILD
         prev_tag_id = INITIAL
 
-    assert client.get_filenames_in_tag(OfficialTag(), filenames_on_server=FILENAMES) == ["a.jpg", "d.jpg"]
+    assert client.get_filenames_in_tag(OfficialTag(), filenames_on_server=FILENAMES) == [
+        "a.jpg",
+        "d.jpg",
+    ]
 
 
-def test_get_filenames_in_tag_exclude_parent_of_initial_tag_raises(client: ApiWorkflowClient) -> None:
+def test_get_filenames_in_tag_exclude_parent_of_initial_tag_raises(
+    client: ApiWorkflowClient,
+) -> None:
     with pytest.raises(ValueError, match="has no parent tag"):
         client.get_filenames_in_tag(TAGS[0], FILENAMES, exclude_parent_tag=True)
 
 
 @covers("create_tag_from_filenames")
-def test_create_tag_from_filenames(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_create_tag_from_filenames(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     mocked.get(f"{SERVER}{D}/tags", json=TAGS)
     mocked.get(f"{SERVER}{D}/mappings", json=FILENAMES)
     mocked.post(f"{SERVER}{D}/tags", status=201, json={"id": NEW})
@@ -110,16 +131,35 @@ def test_create_tag_from_filenames(client: ApiWorkflowClient, mocked: responses.
     assert got == {"id": NEW} and got.id == NEW
     assert_call(mocked.calls[0], "GET", f"{D}/tags")
     assert_call(mocked.calls[1], "GET", f"{D}/mappings", [("field", "fileName")])
-    body = {"name": "new-tag", "prevTagId": INITIAL, "bitMaskData": "0xa", "totSize": 4, "creator": "USER_PIP"}
+    body = {
+        "name": "new-tag",
+        "prevTagId": INITIAL,
+        "bitMaskData": "0xa",
+        "totSize": 4,
+        "creator": "USER_PIP",
+    }
     assert_call(mocked.calls[2], "POST", f"{D}/tags", body=body)
 
 
-def test_create_tag_from_filenames_with_parent(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_create_tag_from_filenames_with_parent(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     mocked.get(f"{SERVER}{D}/tags", json=TAGS)
     mocked.get(f"{SERVER}{D}/mappings", json=FILENAMES)
     mocked.post(f"{SERVER}{D}/tags", status=201, json={"id": NEW})
     client.create_tag_from_filenames(["a.jpg"], "new-tag", parent_tag_id=CHILD)
-    assert_call(mocked.calls[2], "POST", f"{D}/tags", body={"name": "new-tag", "prevTagId": CHILD, "bitMaskData": "0x1", "totSize": 4, "creator": "USER_PIP"})
+    assert_call(
+        mocked.calls[2],
+        "POST",
+        f"{D}/tags",
+        body={
+            "name": "new-tag",
+            "prevTagId": CHILD,
+            "bitMaskData": "0x1",
+            "totSize": 4,
+            "creator": "USER_PIP",
+        },
+    )
 
 
 @pytest.mark.parametrize(
@@ -131,7 +171,11 @@ def test_create_tag_from_filenames_with_parent(client: ApiWorkflowClient, mocked
     ],
 )
 def test_create_tag_from_filenames_refusals(
-    client: ApiWorkflowClient, mocked: responses.RequestsMock, tags: list[object], names: list[str], message: str
+    client: ApiWorkflowClient,
+    mocked: responses.RequestsMock,
+    tags: list[object],
+    names: list[str],
+    message: str,
 ) -> None:
     mocked.get(f"{SERVER}{D}/tags", json=tags)
     with pytest.raises(RuntimeError, match=message):
@@ -139,10 +183,15 @@ def test_create_tag_from_filenames_refusals(
     assert all(c.request.method == "GET" for c in mocked.calls)
 
 
-def test_create_tag_from_unknown_filenames_names_a_valid_one(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_create_tag_from_unknown_filenames_names_a_valid_one(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     mocked.get(f"{SERVER}{D}/tags", json=TAGS)
     mocked.get(f"{SERVER}{D}/mappings", json=FILENAMES)
-    with pytest.raises(RuntimeError, match=r"1 of the file names are not in the dataset, e.g. \['x.jpg'\]. A valid file name looks like: 'a.jpg'"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"1 of the file names are not in the dataset, e.g. \['x.jpg'\]. A valid file name looks like: 'a.jpg'",
+    ):
         client.create_tag_from_filenames(["a.jpg", "x.jpg"], "new-tag")
     assert len(mocked.calls) == 2
 
@@ -164,7 +213,9 @@ def test_delete_tag_by_name(client: ApiWorkflowClient, mocked: responses.Request
     assert_call(mocked.calls[2], "DELETE", f"{D}/tags/{CHILD}")
 
 
-def test_delete_tag_by_name_unknown_raises(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+def test_delete_tag_by_name_unknown_raises(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
     mocked.get(f"{SERVER}{D}/tags", json=TAGS)
     with pytest.raises(TagDoesNotExistError):
         client.delete_tag_by_name("nope")

@@ -70,7 +70,9 @@ def official_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     ``LIGHTLY_RUN_OFFICIAL_VENV`` points at a reusable one (created if missing).
     """
-    venv = Path(os.environ.get("LIGHTLY_RUN_OFFICIAL_VENV") or tmp_path_factory.mktemp("official") / "venv")
+    venv = Path(
+        os.environ.get("LIGHTLY_RUN_OFFICIAL_VENV") or tmp_path_factory.mktemp("official") / "venv"
+    )
     python = venv / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

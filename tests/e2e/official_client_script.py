@@ -46,7 +46,9 @@ def phase1(name: str, local_dir: str) -> dict:
         "exists": client.dataset_exists(client.dataset_id),
         "name_exists": client.dataset_name_exists(name),
         "s3_type": s3.actual_instance.type if hasattr(s3, "actual_instance") else s3.type,
-        "local_type": local.actual_instance.type if hasattr(local, "actual_instance") else local.type,
+        "local_type": local.actual_instance.type
+        if hasattr(local, "actual_instance")
+        else local.type,
         "permissions": str(client.list_datasource_permissions()),
         "processed_until": client.get_processed_until_timestamp(),
     }
@@ -79,12 +81,22 @@ def phase2(dataset_id: str, workdir: str) -> dict:
 
     metadata = {
         "images": [{"file_name": f, "id": i} for i, f in enumerate(filenames)],
-        "metadata": [{"image_id": i, "weather": {"scenario": "rain" if i % 2 else "sun"}} for i in range(len(filenames))],
+        "metadata": [
+            {"image_id": i, "weather": {"scenario": "rain" if i % 2 else "sun"}}
+            for i in range(len(filenames))
+        ],
     }
     client.upload_custom_metadata(metadata)
     config = client.create_custom_metadata_config(
         "weather",
-        [ConfigurationEntry(name="Weather", path="weather.scenario", default_value="unknown", value_data_type="CATEGORICAL_STRING")],
+        [
+            ConfigurationEntry(
+                name="Weather",
+                path="weather.scenario",
+                default_value="unknown",
+                value_data_type="CATEGORICAL_STRING",
+            )
+        ],
     )
     out["metadata_config_id"] = config.id
 
@@ -104,16 +116,30 @@ def phase2(dataset_id: str, workdir: str) -> dict:
     schema = PredictionTaskSchema(
         name="weather-cls",
         type="CLASSIFICATION",
-        categories=[PredictionTaskSchemaCategory(id=0, name="sun"), PredictionTaskSchemaCategory(id=1, name="rain")],
+        categories=[
+            PredictionTaskSchemaCategory(id=0, name="sun"),
+            PredictionTaskSchemaCategory(id=1, name="rain"),
+        ],
     )
     client.create_or_update_prediction_task_schema(schema, prediction_version_id=version)
-    sample_ids = {s.file_name: s.id for s in client._samples_api.get_samples_partial_by_dataset_id(dataset_id=dataset_id, mode="fileNames")}
+    sample_ids = {
+        s.file_name: s.id
+        for s in client._samples_api.get_samples_partial_by_dataset_id(
+            dataset_id=dataset_id, mode="fileNames"
+        )
+    }
     singleton = PredictionSingleton(
         actual_instance=PredictionSingletonClassification(
-            type="CLASSIFICATION", task_name="weather-cls", category_id=1, score=0.8, probabilities=[0.2, 0.8]
+            type="CLASSIFICATION",
+            task_name="weather-cls",
+            category_id=1,
+            score=0.8,
+            probabilities=[0.2, 0.8],
         )
     )
-    client.create_or_update_prediction(sample_ids[filenames[0]], [singleton], prediction_version_id=version)
+    client.create_or_update_prediction(
+        sample_ids[filenames[0]], [singleton], prediction_version_id=version
+    )
     out["prediction_ok"] = True
 
     worker_id = client.register_compute_worker(name="conformance-worker", labels=["conf"])
@@ -121,11 +147,17 @@ def phase2(dataset_id: str, workdir: str) -> dict:
     out["worker_id"] = worker_id
     config_id = client.create_compute_worker_config(
         worker_config={"enable_training": False},
-        selection_config={"n_samples": 2, "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}]},
+        selection_config={
+            "n_samples": 2,
+            "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}],
+        },
     )
     out["config_id"] = config_id
     scheduled = client.schedule_compute_worker_run(
-        selection_config={"n_samples": 2, "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}]},
+        selection_config={
+            "n_samples": 2,
+            "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}],
+        },
         runs_on=["no-such-worker"],
     )
     out["scheduled_id"] = scheduled
@@ -146,5 +178,7 @@ def phase2(dataset_id: str, workdir: str) -> dict:
 
 if __name__ == "__main__":
     phase = sys.argv[1]
-    result = phase1(sys.argv[2], sys.argv[3]) if phase == "phase1" else phase2(sys.argv[2], sys.argv[3])
+    result = (
+        phase1(sys.argv[2], sys.argv[3]) if phase == "phase1" else phase2(sys.argv[2], sys.argv[3])
+    )
     print(json.dumps(result, default=str))

@@ -39,7 +39,9 @@ def _official(python: Path, server: RunningServer, *args: str) -> dict:
 def test_official_client_conformance(
     official_python: Path, live_server: RunningServer, demo_images: Path, tmp_path: Path
 ) -> None:
-    first = _official(official_python, live_server, "phase1", "official-conformance", str(demo_images))
+    first = _official(
+        official_python, live_server, "phase1", "official-conformance", str(demo_images)
+    )
     assert first["dataset_type"] == "Images" and first["exists"] and first["name_exists"]
     assert (first["s3_type"], first["local_type"]) == ("S3", "LOCAL")
     assert first["processed_until"] == 0

@@ -29,7 +29,9 @@ def _group(file_name: str) -> str:
     return file_name.split("/")[0]
 
 
-def test_quickstart_selects_one_image_per_group(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quickstart_selects_one_image_per_group(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["--local", "workflows/quickstart.yaml", "--no-progress"])
     out = capsys.readouterr()
     assert code == 0, out.err
@@ -52,7 +54,9 @@ def test_quickstart_selects_one_image_per_group(project: Path, capsys: pytest.Ca
     assert all(name in summary for name in picked)
 
 
-def test_random_selection_on_the_same_data(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_random_selection_on_the_same_data(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     workflow = project / "workflows/random.yaml"
     text = (project / "workflows/quickstart.yaml").read_text()
     workflow.write_text(
@@ -68,7 +72,9 @@ def test_random_selection_on_the_same_data(project: Path, capsys: pytest.Capture
     assert not any(name.startswith("corrupt/") for name in picked)
 
 
-def test_active_learning_round_balances_uncertain_samples(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_active_learning_round_balances_uncertain_samples(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["--local", "workflows/active-learning.yaml", "--no-progress"])
     assert code == 0, capsys.readouterr().err
     rows = json.loads((project / "exports/labelbox-v4.json").read_text())
