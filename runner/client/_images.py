@@ -69,40 +69,56 @@ def _thumbnail(image: Image.Image) -> bytes:
     copy = image.copy()
     copy.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
-    copy.save(buffer, format="WEBP", quality=90)
+    # method 0: the fastest WebP effort level, ~2× faster than the default 4 for
+    # thumbnail-sized images, at ~3 % more bytes; quality stays 90 (CONTRACT §3.4)
+    copy.save(buffer, format="WEBP", quality=90, method=0)
     return buffer.getvalue()
 
 
+_PIXEL_VALUES = np.arange(256, dtype=np.int64)
+
+
 def _statistics(image: Image.Image) -> dict[str, Any]:
-    """SampleMetaData statistics; integer sums keep this cheap (it runs for every image)."""
-    raw = np.asarray(image)  # uint8, height × width × 3
-    height, width, channels = raw.shape
-    flat = raw.reshape(-1, channels).astype(np.int64)
-    count = flat.shape[0]
-    sums = flat.sum(axis=0)
-    squares = np.einsum("ij,ij->j", flat, flat)
+    """SampleMetaData statistics of an RGB image, exact, from its per-channel histograms.
+
+    Histograms (computed by Pillow in C) keep this cheap: it runs for every image,
+    and summing a full-resolution array costs several times more.
+    """
+    width, height = image.size
+    count = width * height
+    histogram = np.asarray(image.histogram(), dtype=np.int64).reshape(3, 256)
+    sums = histogram @ _PIXEL_VALUES
+    squares = histogram @ (_PIXEL_VALUES * _PIXEL_VALUES)
     mean = sums / (255.0 * count)
     variance = np.maximum(squares / (255.0**2 * count) - mean**2, 0.0)
-    raw_mean = float(sums.sum()) / (count * channels)
-    raw_var = max(float(squares.sum()) / (count * channels) - raw_mean**2, 0.0)
+    raw_mean = float(sums.sum()) / (count * 3)
+    raw_var = max(float(squares.sum()) / (count * 3) - raw_mean**2, 0.0)
     return {
         "mean": mean.tolist(),
         "std": np.sqrt(variance).tolist(),
         "sumOfValues": (sums / 255.0).tolist(),
         "sumOfSquares": (squares / 255.0**2).tolist(),
-        "shape": [height, width, channels],
+        "shape": [height, width, 3],
         "snr": raw_mean / raw_var**0.5 if raw_var > 0 else 0.0,
-        "sharpness": _sharpness(np.asarray(image.convert("L"), dtype=np.int32)),
+        "sharpness": _sharpness(np.asarray(image.convert("L"), dtype=np.int16)),
     }
 
 
 def _sharpness(grey: np.ndarray) -> float:
-    """Std of the grey image convolved with the 3×3 Laplacian (8 in the centre, -1 around)."""
+    """Std of the grey image convolved with the 3×3 Laplacian (8 in the centre, -1 around).
+
+    int16 holds every intermediate (at most 9 × 255) and the moments are summed exactly
+    in int64 (einsum, not BLAS: BLAS threads of their own contend with upload threads).
+    """
     if grey.shape[0] < 3 or grey.shape[1] < 3:
         return 0.0
     rows = grey[:-2] + grey[1:-1] + grey[2:]
     box = rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]  # 3×3 sums
-    return float((9 * grey[1:-1, 1:-1] - box).std())
+    laplacian = (9 * grey[1:-1, 1:-1] - box).ravel()
+    count = laplacian.size
+    mean = int(laplacian.sum(dtype=np.int64)) / count
+    squares = int(np.einsum("i,i->", laplacian, laplacian, dtype=np.int64))
+    return max(squares / count - mean * mean, 0.0) ** 0.5
 
 
 def _exif(image: Image.Image) -> dict[str, Any] | None:
