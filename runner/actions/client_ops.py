@@ -3,7 +3,7 @@
 Arguments come from the method's signature (``introspect``). What a YAML file
 cannot hold is adapted: a ``run`` is given as ``run_id``, a ``tag_data`` as
 ``tag_name``, a file object as a path; progress-bar arguments are left out
-(the runner draws progress itself). Extras: ``if_exists: reuse | error`` on
+(the runner passes bars from the client's ``progress`` factory). Extras: ``if_exists: reuse | error`` on
 dataset creation, ``output:`` on operations that return data.
 """
 
@@ -14,12 +14,14 @@ import inspect
 import json
 import typing
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from runner.actions.introspect import docstring_parts, parameters_schema
 from runner.actions.registry import Action
 from runner.client import ApiWorkflowClient, ComputeWorkerRunInfo
+from runner.client.progress import no_progress
 
 HIDDEN_PARAMETERS = frozenset({"progress_bar", "verbose", "session"})
 EXTRA_OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -136,11 +138,14 @@ def _make_call(name: str) -> Any:
         if if_exists == "reuse" and client.dataset_name_exists(args["dataset_name"]):
             client.set_dataset_id_by_name(args["dataset_name"])
             return {"result": None, "dataset_id": client.dataset_id, "reused": True}
-        if name == "upload_file_with_signed_url":
-            with open(args["file"], "rb") as handle:
-                args["file"] = handle
-                result = getattr(client, name)(**args)
-        else:
+        with ExitStack() as stack:
+            if name == "upload_file_with_signed_url":
+                args["file"] = stack.enter_context(open(args["file"], "rb"))
+            if "progress_bar" in _parameter_names(name):
+                progress = getattr(client, "progress", no_progress)
+                args["progress_bar"] = stack.enter_context(
+                    progress(total=None, desc=name, unit="item")
+                )
             result = getattr(client, name)(**args)
         result = jsonable(result)
         if output:

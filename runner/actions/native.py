@@ -11,6 +11,7 @@ import yaml
 
 from runner.actions.client_ops import jsonable
 from runner.actions.registry import Action
+from runner.client.progress import no_progress
 from runner.errors import LightlyRunError
 
 
@@ -27,12 +28,15 @@ def wait_compute_worker_run(client: Any, args: dict[str, Any]) -> dict[str, Any]
     scheduled_run_id = args["scheduled_run_id"]
     interval = float(args.get("poll_interval", 1.0))
     max_interval = max(interval, float(args.get("max_interval", 1.0)))
-    while True:
-        info = client.get_compute_worker_run_info(scheduled_run_id)
-        if info.in_end_state():
-            break
-        time.sleep(interval)
-        interval = min(interval * 1.5, max_interval)
+    progress = getattr(client, "progress", no_progress)
+    with progress(total=None, desc=f"run {scheduled_run_id}", unit="poll") as bar:
+        while True:
+            info = client.get_compute_worker_run_info(scheduled_run_id)
+            bar.set_postfix_str(f"{info.state}: {info.message}" if info.message else info.state)
+            if info.in_end_state():
+                break
+            time.sleep(interval)
+            interval = min(interval * 1.5, max_interval)
     outputs: dict[str, Any] = {
         "state": info.state,
         "message": info.message,

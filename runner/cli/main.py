@@ -46,7 +46,11 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output", choices=["text", "json"], default="text", help="summary format on stdout"
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (terminal) or progress lines (CI)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ from typing import Any
 
 from runner.client._http import LightlyHttp, encode_path
 from runner.client.models import wire
+from runner.client.progress import ProgressBar, ProgressFactory, no_progress
 
 
 class _ClientBase:
@@ -17,12 +18,21 @@ class _ClientBase:
         _dataset_id: The current dataset (see ``dataset_id``), or None.
         embedding_id: The current embedding, or None.
         _creator: Sent as ``creator`` in every body that has one.
+        progress: Makes progress bars (see ``runner.client.progress``).
     """
 
     _http: LightlyHttp
     _dataset_id: str | None
     embedding_id: str | None
     _creator: str
+    progress: ProgressFactory
+
+    def _progress_bar(
+        self, total: int | None, desc: str, unit: str, *, shown: bool = True
+    ) -> ProgressBar:
+        """A bar from ``progress``, or a silent one when not ``shown`` (``verbose=False``)."""
+        factory = self.progress if shown else no_progress
+        return factory(total=total, desc=desc, unit=unit)
 
     @property
     def dataset_id(self) -> str:

@@ -18,6 +18,7 @@ from runner.client.embeddings import _EmbeddingsMixin
 from runner.client.export import _ExportMixin
 from runner.client.metadata import _CustomMetadataMixin
 from runner.client.predictions import _PredictionsMixin
+from runner.client.progress import ProgressFactory, terminal_progress
 from runner.client.samples import _SamplesMixin
 from runner.client.selection import _SelectionMixin
 from runner.client.tags import _TagsMixin
@@ -55,6 +56,9 @@ class ApiWorkflowClient(
         timeout: (connect, read) timeout in seconds for every API call.
         retry: How transient failures (connection errors, 429, 5xx) are retried.
         session: A ``requests.Session`` to use instead of a new pooled one.
+        progress: Makes the progress bars of long operations (uploads, downloads,
+            listings): called with ``total``, ``desc`` and ``unit``, returns a
+            tqdm-like bar. Default: tqdm on a terminal, nothing elsewhere.
 
     Raises:
         ValueError: If no token is given and ``LIGHTLY_TOKEN`` is not set.
@@ -71,6 +75,7 @@ class ApiWorkflowClient(
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),
         session: requests.Session | None = None,
+        progress: ProgressFactory = terminal_progress,
     ) -> None:
         token = token or os.environ.get("LIGHTLY_TOKEN")
         if not token:
@@ -84,6 +89,7 @@ class ApiWorkflowClient(
         self._dataset_id = dataset_id
         self.embedding_id = embedding_id
         self._creator = creator
+        self.progress = progress
 
     def __repr__(self) -> str:
         return f"ApiWorkflowClient(server={self._http.base_url!r}, dataset_id={self._dataset_id!r})"

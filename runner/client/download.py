@@ -8,12 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
-from tqdm import tqdm
 
 from runner.client import bitmask
 from runner.client._base import _ClientBase
 from runner.client._paths import safe_join
-from runner.client.samples import progress_enabled
 
 
 class _DownloadMixin(_ClientBase):
@@ -57,7 +55,7 @@ class _DownloadMixin(_ClientBase):
             raise ValueError(f"Tag {tag_name} refers to more samples than the dataset has.")
         # every target is checked before anything is written
         jobs = [(sample_ids[i], safe_join(output_dir, filenames[i])) for i in positions]
-        self._download_all(jobs, max_workers, show=verbose and progress_enabled())
+        self._download_all(jobs, max_workers, show=verbose)
 
     def _download_all(self, jobs: list[tuple[str, Path]], max_workers: int, *, show: bool) -> None:
         failures: list[tuple[Path, BaseException]] = []
@@ -68,7 +66,7 @@ class _DownloadMixin(_ClientBase):
             except Exception as error:  # per-image failures become warnings
                 failures.append((job[1], error))
 
-        bar = tqdm(total=len(jobs), unit="img", desc="download", disable=not show)
+        bar = self._progress_bar(len(jobs), "download", "img", shown=show)
         with bar, ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
             for _ in pool.map(download, jobs):
                 bar.update(1)

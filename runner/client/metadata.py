@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tqdm import tqdm
-
 from runner.client._base import _ClientBase
 from runner.client.models import WireModel, to_camel, to_wire, wire
 
@@ -74,8 +72,6 @@ class _CustomMetadataMixin(_ClientBase):
         Raises:
             KeyError: If ``images`` or ``metadata`` is missing.
         """
-        from runner.client.samples import progress_enabled  # samples imports this module
-
         verify_format(custom_metadata)
         samples = self._http.get(
             self._dataset_path("/samples/partial"), params={"mode": "fileNames"}, retry=True
@@ -87,8 +83,7 @@ class _CustomMetadataMixin(_ClientBase):
             path = self._dataset_path("/samples/{}", sample_id)
             self._http.put(path, json={"customMetaData": entry})
 
-        show = verbose and progress_enabled()
-        bar = tqdm(total=len(updates), unit="sample", desc="metadata", disable=not show)
+        bar = self._progress_bar(len(updates), "metadata", "sample", shown=verbose)
         with bar, ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
             for _ in pool.map(put, updates):
                 bar.update(1)

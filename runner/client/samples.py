@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 import warnings
 from collections.abc import Mapping
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import requests
-from tqdm import tqdm
 
 from runner.client._base import _ClientBase
 from runner.client._images import PreparedImage, list_image_files, prepare_image
@@ -23,11 +21,6 @@ from runner.client.metadata import index_by_filename, verify_format
 UploadMode = Literal["thumbnails", "full", "metadata"]
 _IMG_TYPE = {"thumbnails": "thumbnail", "full": "full", "metadata": "meta"}
 _MAX_PATH = 255
-
-
-def progress_enabled() -> bool:
-    """Progress bars only on a terminal, and not when the runner draws its own."""
-    return sys.stderr.isatty() and not os.environ.get("LIGHTLY_RUN_NO_PROGRESS")
 
 
 @dataclass(frozen=True)
@@ -170,7 +163,7 @@ class _SamplesMixin(_ClientBase):
             except Exception as error:  # per-image failures become warnings
                 failures[name] = error
 
-        bar = tqdm(total=len(todo), unit="img", desc="upload", disable=not progress_enabled())
+        bar = self._progress_bar(len(todo), "upload", "img")
         with bar, ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
             for _ in pool.map(upload, todo):
                 bar.update(1)

@@ -12,6 +12,7 @@ from PIL import Image
 from runner.client import ApiWorkflowClient, NotFound
 from tests.client.conftest import DATASET_ID
 from tests.client.contract import SERVER, assert_call, covers
+from tests.client.test_samples import RecordingBars
 
 D = f"/v1/datasets/{DATASET_ID}"
 BLOBS = "https://blobs.test"
@@ -161,3 +162,22 @@ def test_download_dataset_failed_image_warns_and_leaves_no_file(
         f"Download of image {tmp_path / 'c.png'} failed with error GET https://blobs.test/2 failed with HTTP 404"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("verbose", "expected_bars"), [(True, 1), (False, 0)])
+def test_download_dataset_progress_follows_verbose(
+    mocked: responses.RequestsMock, tmp_path: Path, verbose: bool, expected_bars: int
+) -> None:
+    bars = RecordingBars()
+    client = ApiWorkflowClient(
+        token="t", dataset_id=DATASET_ID, server_location=SERVER, progress=bars
+    )
+    add_dataset(mocked, ["a.png", "skip.png", "c.png"])
+    for i, sample in enumerate(IDS):
+        mocked.get(f"{SERVER}{D}/samples/{sample}/readurl", json=f"{BLOBS}/{i}?sig=x")
+        mocked.get(f"{BLOBS}/{i}", body=png((i * 100, 0, 0)))
+
+    client.download_dataset(str(tmp_path), tag_name="picked", max_workers=1, verbose=verbose)
+
+    expected = {"total": 2, "desc": "download", "unit": "img", "n": 2, "closed": True}
+    assert bars.bars == [expected] * expected_bars

@@ -322,3 +322,60 @@ def test_upload_file_with_signed_url_error_hides_the_signature(
     with pytest.raises(ApiError) as info:
         client.upload_file_with_signed_url(b"data", f"{BLOBS}/x?sig=secret")
     assert "sig=secret" not in str(info.value) and "SignatureDoesNotMatch" in str(info.value)
+
+
+class RecordedBar:
+    """A tqdm-like bar that only counts."""
+
+    def __init__(self, total: int | None, desc: str, unit: str) -> None:
+        self.seen: dict[str, Any] = {"total": total, "desc": desc, "unit": unit, "n": 0}
+
+    def update(self, n: float = 1) -> None:
+        self.seen["n"] += n
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        self.seen["postfix"] = s
+
+    def close(self) -> None:
+        self.seen["closed"] = True
+
+    def __enter__(self) -> RecordedBar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class RecordingBars:
+    """A ``progress`` factory that keeps every bar it made."""
+
+    def __init__(self) -> None:
+        self.made: list[RecordedBar] = []
+
+    def __call__(self, *, total: int | None, desc: str, unit: str) -> RecordedBar:
+        self.made.append(RecordedBar(total, desc, unit))
+        return self.made[-1]
+
+    @property
+    def bars(self) -> list[dict[str, Any]]:
+        return [bar.seen for bar in self.made]
+
+
+def test_upload_progress_goes_to_the_clients_progress_factory(
+    mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    bars = RecordingBars()
+    client = ApiWorkflowClient(
+        token="t", dataset_id=DATASET_ID, server_location=SERVER, progress=bars
+    )
+    make_images(tmp_path, ["a.png", "b.png", "c.png", "old.png"])
+    add_preamble(mocked, tags=[{"id": "7" * 24}], on_server=["old.png"])
+    mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
+    mocked.get(f"{SERVER}{D}/samples/{SAMPLE}/writeurl", json=f"{BLOBS}/thumb?sig=1")
+    mocked.put(f"{BLOBS}/thumb", body="")
+    mocked.post(f"{SERVER}{D}/tags/upsize", status=201, json={"id": "6" * 24})
+
+    client.upload_dataset(str(tmp_path), max_workers=2)
+
+    # one bar over the files not yet on the server, advanced once per file, closed
+    assert bars.bars == [{"total": 3, "desc": "upload", "unit": "img", "n": 3, "closed": True}]

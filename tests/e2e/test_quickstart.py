@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -32,9 +33,12 @@ def _group(file_name: str) -> str:
 def test_quickstart_selects_one_image_per_group(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["--local", "workflows/quickstart.yaml", "--no-progress"])
+    code = main(["--local", "workflows/quickstart.yaml"])
     out = capsys.readouterr()
     assert code == 0, out.err
+    # not a terminal (CI): the wait step's progress shows as plain lines, state by state
+    assert re.search(r"^  run [0-9a-f]{24}: \d+s — OPEN: Waiting for pickup", out.err, re.M)
+    assert re.search(r"^  run [0-9a-f]{24}: \d+s — COMPLETED: Selected 10 of", out.err, re.M)
     tasks = json.loads((project / "exports/label-studio.json").read_text())
     picked = [t["data"]["lightlyFileName"] for t in tasks]
     assert len(picked) == 10
@@ -65,7 +69,9 @@ def test_random_selection_on_the_same_data(
         .replace("default: quickstart", "default: quickstart-random")
     )
     code = main(["--local", str(workflow), "--no-progress", "-i", "n_samples=25"])
-    assert code == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "▶ wait" in err and not re.search(r"^  run ", err, re.M)  # --no-progress
     tasks = json.loads((project / "exports/label-studio.json").read_text())
     picked = [t["data"]["lightlyFileName"] for t in tasks]
     assert len(picked) == len(set(picked)) == 25

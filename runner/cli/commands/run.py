@@ -50,14 +50,15 @@ def run(args: argparse.Namespace) -> int:
     inputs = resolve_inputs(workflow.inputs, _inputs(args))
     masker = Masker.from_environment()
     store = StateStore(Path(args.state_dir))
-    if args.no_progress or not sys.stderr.isatty():
-        os.environ["LIGHTLY_RUN_NO_PROGRESS"] = "1"
+    observer = ConsoleObserver(masker)
     with ExitStack() as stack:
         store.lock()
         stack.callback(store.unlock)
         server_location, token = _backend(args, stack)
         masker.add(token)
-        client = ApiWorkflowClient(token=token, server_location=server_location)
+        client = ApiWorkflowClient(
+            token=token, server_location=server_location, progress=_progress(args, observer)
+        )
         resume = None
         if args.resume is not None:
             resume = (
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             client=client,
             store=store,
             masker=masker,
-            observer=ConsoleObserver(masker),
+            observer=observer,
             client_state=client_state,
             restore_client_state=restore_client_state,
         )
@@ -84,6 +85,18 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return exit_code(state)
+
+
+def _progress(args: argparse.Namespace, observer: Any) -> Any:
+    """tqdm bars on a terminal, a masked line now and then elsewhere, nothing with --no-progress."""
+    from runner.client.progress import no_progress, terminal_progress
+    from runner.engine.progress import interval_from_environment, periodic_lines
+
+    if args.no_progress:
+        return no_progress
+    if sys.stderr.isatty():
+        return terminal_progress
+    return periodic_lines(observer.message, interval_from_environment())
 
 
 def _backend(args: argparse.Namespace, stack: ExitStack) -> tuple[str | None, str | None]:
