@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -268,12 +268,14 @@ class LightlyHttp:
 
     # -- internals --------------------------------------------------------------
 
-    def _query(self, params: Params, *, authenticated: bool) -> list[tuple[str, str]]:
+    def _query(self, params: Params, *, authenticated: bool) -> str:
+        """The encoded query string: ``%20`` for space, ``/`` kept (CONTRACT §2.3), token last."""
         items = params.items() if isinstance(params, Mapping) else (params or [])
         query = [(k, encode_query_value(v)) for k, v in items if v is not None]
         if authenticated:
             query.append(("token", self._token))
-        return query
+        # requests would use quote_plus (space → "+", "/" → "%2F")
+        return urlencode(query, quote_via=quote, safe="/")
 
     def _proxies(self, url: str) -> dict[str, str] | None:
         """Environment proxies for ``url`` (honouring NO_PROXY), looked up once per origin."""

@@ -231,3 +231,12 @@ def test_a_file_body_is_rewound_for_each_attempt(
     body = Body(b"0123456789")
     http.put_signed("https://blobs.test/k", body)
     assert len(mocked.calls) == 2 and 0 in body.seeks
+
+
+@responses.activate
+def test_query_values_are_percent_encoded_as_the_platform_expects(http: LightlyHttp) -> None:
+    """CONTRACT §2.3: space → %20, + → %2B, / kept, booleans as True/False, token last."""
+    responses.get(URL, json=[])
+    http.get("/v1/x", params={"fileName": "dir a/b+c é.jpg", "isThumbnail": True, "skip": None})
+    url = responses.calls[0].request.url
+    assert url == f"{URL}?fileName=dir%20a/b%2Bc%20%C3%A9.jpg&isThumbnail=True&token={TOKEN}"
