@@ -32,7 +32,7 @@ class FakeActions:
         self.actions[name] = Action(
             name=name,
             call=call,
-            params_schema={"type": "object"},
+            params_schema={"type": "object", "properties": {"value": {}, "seconds": {}}},
             outputs=("result", "value", "dataset_id"),
         )
 

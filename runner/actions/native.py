@@ -77,6 +77,15 @@ def write_file(client: Any, args: dict[str, Any]) -> dict[str, Any]:
     return {"result": str(path), "path": str(path), "content": text}
 
 
+#: the action the engine runs itself: it needs the engine, which actions never import
+RUN_WORKFLOW = "run_workflow"
+
+
+def run_workflow(client: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """Only the engine can run a workflow file; reaching this is a runner bug."""
+    raise LightlyRunError(f"'{RUN_WORKFLOW}' can only run as a step of a workflow")
+
+
 def native_actions() -> list[Action]:
     return [
         Action(
@@ -127,6 +136,28 @@ def native_actions() -> list[Action]:
                 },
             },
             doc="Fails the run with a message unless a condition holds.",
+            kind="native",
+        ),
+        Action(
+            name=RUN_WORKFLOW,
+            call=run_workflow,
+            params_schema={
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["path"],
+                "properties": {
+                    "path": {
+                        "type": "string",
+                        "description": "Workflow file to run, relative to the calling file.",
+                    },
+                    "inputs": {
+                        "type": "object",
+                        "description": "Values of the called workflow's inputs.",
+                    },
+                },
+            },
+            outputs=("result", "steps", "status"),
+            doc="Runs another workflow file with the same backend; outputs its steps' outputs.",
             kind="native",
         ),
         Action(

@@ -43,11 +43,16 @@ def registry() -> Mapping[str, Action]:
 
 def catalog() -> dict[str, dict[str, Any]]:
     """The registry as plain data for validation: description, parameters, outputs."""
+    return catalog_of(registry())
+
+
+def catalog_of(actions: Mapping[str, Action]) -> dict[str, dict[str, Any]]:
+    """``actions`` as plain data for validation."""
     return {
         name: {
             "description": action.doc,
             "parameters": action.params_schema,
             "outputs": list(action.outputs),
         }
-        for name, action in registry().items()
+        for name, action in actions.items()
     }

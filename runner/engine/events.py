@@ -27,16 +27,40 @@ class ConsoleObserver:
         print(self.masker.mask(text), file=self.stream, flush=True)
 
     def step_started(self, step_id: str, title: str, uses: str) -> None:
-        label = f"{step_id}: {title}" if title != step_id else step_id
-        self._print(f"▶ {label} ({uses})")
+        self._print(started_line(step_id, title, uses))
 
     def step_finished(self, step_id: str, status: str, duration: float, error: str | None) -> None:
-        mark = {"succeeded": "✓", "skipped": "–", "reused": "↺"}.get(status, "✗")
-        detail = f": {error}" if error else ""
-        self._print(f"{mark} {step_id} {status} in {duration:.1f}s{detail}")
+        self._print(finished_line(step_id, status, duration, error))
 
     def message(self, text: str) -> None:
         self._print(text)
+
+
+class IndentedObserver:
+    """Another observer's lines, indented: the steps of a workflow called by a step."""
+
+    def __init__(self, outer: RunObserver) -> None:
+        self.outer = outer
+
+    def step_started(self, step_id: str, title: str, uses: str) -> None:
+        self.outer.message(f"  {started_line(step_id, title, uses)}")
+
+    def step_finished(self, step_id: str, status: str, duration: float, error: str | None) -> None:
+        self.outer.message(f"  {finished_line(step_id, status, duration, error)}")
+
+    def message(self, text: str) -> None:
+        self.outer.message(f"  {text}")
+
+
+def started_line(step_id: str, title: str, uses: str) -> str:
+    label = f"{step_id}: {title}" if title != step_id else step_id
+    return f"▶ {label} ({uses})"
+
+
+def finished_line(step_id: str, status: str, duration: float, error: str | None) -> str:
+    mark = {"succeeded": "✓", "skipped": "–", "reused": "↺"}.get(status, "✗")
+    detail = f": {error}" if error else ""
+    return f"{mark} {step_id} {status} in {duration:.1f}s{detail}"
 
 
 class SilentObserver:

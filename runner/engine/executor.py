@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import threading
@@ -11,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.engine.events import RunObserver
+from runner.actions.native import RUN_WORKFLOW
+from runner.actions.registry import catalog_of
+from runner.engine.events import IndentedObserver, RunObserver
 from runner.engine.secrets import Masker
 from runner.engine.state import RunState, StateStore, StepRecord, new_run_id
 from runner.errors import EXIT_OK, EXIT_STEP_FAILED, LightlyRunError, UsageError
@@ -24,6 +27,10 @@ _NOT_RETRIED = (templates.TemplateError, UsageError)
 
 class StepTimeout(LightlyRunError):
     """A step did not finish within its timeout."""
+
+
+class CalledWorkflowFailed(LightlyRunError):
+    """A workflow run by ``run_workflow`` did not succeed."""
 
 
 @dataclass
@@ -41,12 +48,16 @@ class Engine:
     restore_client_state: Callable[[Any, dict[str, Any]], None] = field(
         default=lambda client, state: None
     )
+    #: resolved files of the workflows running, outermost first (run_workflow cycles)
+    calling: tuple[Path, ...] = ()
+    _workflow_file: Path = field(init=False, default_factory=Path, repr=False)
 
     def run(
         self, workflow: Workflow, inputs: dict[str, Any], *, resume: RunState | None = None
     ) -> RunState:
         """Run (or resume) ``workflow``; returns the final, saved state. Ctrl-C saves and re-raises."""
         state = self._start_state(workflow, inputs, resume)
+        self._workflow_file = Path(workflow.path).resolve()
         context = self._context(workflow, inputs, state)
         reusing = resume is not None
         self.store.save(state)
@@ -207,13 +218,18 @@ class Engine:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _call(self, step: Step, action: Any, arguments: dict[str, Any]) -> dict[str, Any]:
-        if step.timeout is None:
+        def call() -> dict[str, Any]:
+            if step.uses == RUN_WORKFLOW:
+                return self._run_workflow(arguments)
             return dict(action.call(self.client, arguments))
+
+        if step.timeout is None:
+            return call()
         outcome: dict[str, Any] = {}
 
         def target() -> None:
             try:
-                outcome["value"] = action.call(self.client, arguments)
+                outcome["value"] = call()
             except BaseException as error:
                 outcome["error"] = error
 
@@ -225,6 +241,40 @@ class Engine:
         if "error" in outcome:
             raise outcome["error"]
         return dict(outcome["value"])
+
+    def _run_workflow(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """``run_workflow``: the called file's steps, with this run's client and masking."""
+        from runner.engine.inputs import resolve_inputs
+        from runner.workflow.loader import load
+
+        called = Path(arguments["path"])
+        file = (self._workflow_file.parent / called).resolve()  # absolute paths stay as given
+        calling = self.calling or (self._workflow_file,)
+        if file in calling:
+            chain = " → ".join(p.name for p in (*calling, file))
+            raise UsageError(f"run_workflow: {called} would call itself ({chain})")
+        workflow = load(file, catalog_of(self.registry))
+        inputs = resolve_inputs(workflow.inputs, arguments.get("inputs") or {})
+        nested = dataclasses.replace(
+            self,
+            store=_Unsaved(),
+            observer=IndentedObserver(self.observer),
+            calling=(*calling, file),
+        )
+        state = nested.run(workflow, inputs)
+        outputs = {step_id: record.outputs for step_id, record in state.steps.items()}
+        if state.status != "succeeded":
+            failed = next((i for i, r in state.steps.items() if r.status == "failed"), "?")
+            error = state.steps[failed].error if failed in state.steps else state.status
+            raise CalledWorkflowFailed(f"{called}: step '{failed}' failed: {error}")
+        return {"result": outputs, "steps": outputs, "status": state.status}
+
+
+class _Unsaved:
+    """The state store of a called workflow: its steps live in the caller's step outputs."""
+
+    def save(self, state: RunState) -> None:
+        pass
 
 
 def _truthy(value: Any) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import pathlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -184,6 +185,8 @@ def _check_action(
         return []
     validator = _with_validator(uses, json.dumps(catalog[uses], sort_keys=True, default=str))
     problems = list(schema_diagnostics(source, validator, arguments, (*path, "with")))
+    if uses == "run_workflow":
+        problems.extend(_check_called_file(source, arguments, (*path, "with", "path")))
     if "with" not in step and validator.schema.get("required"):
         missing = ", ".join(f"'{r}'" for r in validator.schema["required"])
         problems = [
@@ -193,6 +196,17 @@ def _check_action(
             )
         ]
     return problems
+
+
+def _check_called_file(source: Source, arguments: dict[str, Any], path: Path) -> list[Diagnostic]:
+    """``run_workflow``'s file must exist (relative to the calling file) unless templated."""
+    called = arguments.get("path")
+    if not isinstance(called, str) or "{" in called:
+        return []
+    base = pathlib.Path(source.file).parent if not source.file.startswith("<") else pathlib.Path()
+    if (base / called).is_file():
+        return []
+    return [source.at(path, f"run_workflow: no workflow file '{called}' next to {source.file}")]
 
 
 def _duration(source: Source, path: Path, value: Any) -> list[Diagnostic]:

@@ -1,0 +1,115 @@
+"""``run_workflow``: a step that runs another workflow file with the same backend."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner.actions.native import native_actions
+from runner.actions.registry import catalog_of
+from runner.engine.events import ConsoleObserver
+from runner.engine.executor import Engine
+from runner.engine.secrets import Masker
+from runner.engine.state import StateStore
+from runner.workflow.loader import load, validate
+from tests.fakes import FakeActions
+
+CALLED = """version: 1
+name: prepare
+inputs:
+  name: {type: string}
+steps:
+  - id: make
+    uses: create
+  - id: say
+    uses: echo
+    with: {value: "prepared {{ inputs.name }} as {{ steps.make.outputs.dataset_id }}"}
+"""
+CALLER = """version: 1
+name: main
+steps:
+  - id: prep
+    uses: run_workflow
+    with:
+      path: lib/prepare.yaml
+      inputs: {name: street}
+  - id: after
+    uses: echo
+    with: {value: "{{ steps.prep.outputs.steps.say.result }}"}
+"""
+
+
+@pytest.fixture
+def actions() -> FakeActions:
+    fakes = FakeActions()
+    fakes.actions.update({a.name: a for a in native_actions() if a.name == "run_workflow"})
+    return fakes
+
+
+def _run(tmp_path: Path, actions: FakeActions, caller: str = CALLER) -> tuple[Any, str]:
+    (tmp_path / "lib").mkdir(exist_ok=True)
+    (tmp_path / "lib/prepare.yaml").write_text(CALLED)
+    (tmp_path / "main.yaml").write_text(caller)
+    printed = io.StringIO()
+    observer = ConsoleObserver(Masker(), stream=printed)
+    engine = Engine(
+        registry=actions.actions,
+        client=None,
+        store=StateStore(tmp_path / "state"),
+        masker=Masker(),
+        observer=observer,
+    )
+    workflow = load(tmp_path / "main.yaml", catalog_of(actions.actions))
+    return engine.run(workflow, {}), printed.getvalue()
+
+
+def test_the_called_workflows_outputs_flow_into_the_caller(
+    tmp_path: Path, actions: FakeActions
+) -> None:
+    state, printed = _run(tmp_path, actions)
+    assert state.status == "succeeded"
+    assert state.steps["after"].outputs["result"] == "prepared street as ds-1"
+    assert state.steps["prep"].outputs["status"] == "succeeded"
+    assert [name for name, _ in actions.calls] == ["create", "echo", "echo"]
+    assert "  ▶ make (create)" in printed and "  ✓ say succeeded" in printed  # indented
+
+
+def test_a_failing_called_workflow_fails_the_step_with_where_and_why(
+    tmp_path: Path, actions: FakeActions
+) -> None:
+    actions.failures["create"] = 1
+    state, _ = _run(tmp_path, actions)
+    assert state.status == "failed" and state.steps["prep"].status == "failed"
+    assert state.steps["prep"].error == (
+        "lib/prepare.yaml: step 'make' failed: RuntimeError: create failed (token None)"
+    )
+    assert "after" not in state.steps or state.steps["after"].status != "succeeded"
+
+
+def test_a_workflow_calling_itself_is_refused(tmp_path: Path, actions: FakeActions) -> None:
+    loop = CALLER.replace("lib/prepare.yaml", "main.yaml").replace("inputs: {name: street}", "")
+    state, _ = _run(tmp_path, actions, loop)
+    assert state.steps["prep"].status == "failed"
+    assert "main.yaml would call itself (main.yaml → main.yaml)" in (
+        state.steps["prep"].error or ""
+    )
+    assert actions.calls == []
+
+
+def test_called_workflow_inputs_are_checked(tmp_path: Path, actions: FakeActions) -> None:
+    state, _ = _run(tmp_path, actions, CALLER.replace("name: street", "nmae: street"))
+    assert state.steps["prep"].status == "failed"
+    assert "unknown input(s) nmae" in (state.steps["prep"].error or "")
+
+
+def test_validate_reports_a_called_file_that_does_not_exist(tmp_path: Path) -> None:
+    (tmp_path / "main.yaml").write_text(CALLER.replace("lib/prepare.yaml", "lib/prepar.yaml"))
+    catalog = catalog_of({a.name: a for a in native_actions()} | FakeActions().actions)
+    problems = [str(p) for p in validate(tmp_path / "main.yaml", catalog)]
+    assert problems == [
+        f"{tmp_path / 'main.yaml'}:7:13: run_workflow: no workflow file 'lib/prepar.yaml' "
+        f"next to {tmp_path / 'main.yaml'}"
+    ]
