@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from runner.actions.cancellation import pause
 from runner.actions.client_ops import jsonable
 from runner.actions.registry import Action
 from runner.client.progress import no_progress
@@ -35,7 +35,7 @@ def wait_compute_worker_run(client: Any, args: dict[str, Any]) -> dict[str, Any]
             bar.set_postfix_str(f"{info.state}: {info.message}" if info.message else info.state)
             if info.in_end_state():
                 break
-            time.sleep(interval)
+            pause(interval)  # a timed-out step stops polling here
             interval = min(interval * 1.5, max_interval)
     outputs: dict[str, Any] = {
         "state": info.state,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.actions.cancellation import run_cancellable
 from runner.actions.native import RUN_WORKFLOW
 from runner.actions.registry import catalog_of
 from runner.engine.events import IndentedObserver, RunObserver
@@ -226,10 +227,11 @@ class Engine:
         if step.timeout is None:
             return call()
         outcome: dict[str, Any] = {}
+        cancel = threading.Event()
 
         def target() -> None:
             try:
-                outcome["value"] = call()
+                outcome["value"] = run_cancellable(call, cancel)
             except BaseException as error:
                 outcome["error"] = error
 
@@ -237,6 +239,7 @@ class Engine:
         worker.start()
         worker.join(step.timeout.seconds)
         if worker.is_alive():
+            cancel.set()  # actions that wait (wait_compute_worker_run) stop at once
             raise StepTimeout(f"step '{step.id}' did not finish within {step.timeout}")
         if "error" in outcome:
             raise outcome["error"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from runner.actions.cancellation import pause
 from runner.engine.events import SilentObserver
 from runner.engine.executor import Engine
 from runner.engine.secrets import Masker
@@ -126,6 +128,34 @@ def test_timeout(tmp_path: Path, engine: Engine) -> None:
     state = engine.run(workflow, {})
     assert state.status == "failed"
     assert "did not finish within 100ms" in (state.steps["a"].error or "")
+
+
+def test_a_timed_out_wait_stops_polling_and_a_retry_does_not_leave_two_pollers(
+    tmp_path: Path, engine: Engine, actions: FakeActions
+) -> None:
+    polls: list[tuple[int, float]] = []  # (attempt, time)
+
+    def poll_forever(args: dict[str, Any]) -> dict[str, Any]:
+        attempt = actions.called("poll")
+        while True:
+            polls.append((attempt, time.monotonic()))
+            pause(0.01)
+
+    actions.add("poll", poll_forever)
+    engine.registry = actions.actions
+    (tmp_path / "wf.yaml").write_text(
+        "version: 1\nname: t\nsteps:\n  - id: a\n    uses: poll\n    timeout: 100ms\n"
+        "    retry: {attempts: 2, backoff: 1ms}\n"
+    )
+    workflow = load(tmp_path / "wf.yaml", {**CATALOG, "poll": CATALOG["echo"]})
+    state = engine.run(workflow, {})
+    assert state.steps["a"].attempts == 2 and "did not finish within 100ms" in (
+        state.steps["a"].error or ""
+    )
+    stopped_at = time.monotonic()
+    time.sleep(0.2)
+    assert {attempt for attempt, _ in polls} == {1, 2}
+    assert not [t for _, t in polls if t > stopped_at + 0.05]  # nobody polls any more
 
 
 def test_continue_on_error(tmp_path: Path, engine: Engine, actions: FakeActions) -> None:
