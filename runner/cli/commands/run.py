@@ -54,16 +54,16 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         store.lock()
         stack.callback(store.unlock)
+        resume = None
+        if args.resume is not None:  # before any server starts: a wrong id is cheap to report
+            resume = (
+                store.latest(args.workflow) if args.resume == "latest" else store.load(args.resume)
+            )
         server_location, token = _backend(args, stack)
         masker.add(token)
         client = ApiWorkflowClient(
             token=token, server_location=server_location, progress=_progress(args, observer)
         )
-        resume = None
-        if args.resume is not None:
-            resume = (
-                store.latest(args.workflow) if args.resume == "latest" else store.load(args.resume)
-            )
         engine = Engine(
             registry=registry(),
             client=client,
