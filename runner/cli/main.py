@@ -7,6 +7,7 @@ interrupted, 3 an unexpected error (its traceback goes to a log file).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -15,7 +16,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from runner import __version__
-from runner.errors import EXIT_INTERRUPTED, EXIT_INVALID, LightlyRunError, WorkflowInvalid
+from runner.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    LightlyRunError,
+    WorkflowInvalid,
+)
 
 Command = Callable[[argparse.Namespace], int]
 EXIT_UNEXPECTED = 3
@@ -149,6 +156,11 @@ def _handle(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted; the run's state is saved (resume with --resume)", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (`lightly-run actions | head`): stop quietly, as cat does;
+        # pointing stdout at devnull keeps the interpreter's final flush from failing again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as error:
         return _unexpected(error, masker)
 

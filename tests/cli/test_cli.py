@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,19 @@ def test_invalid_workflow_run_exits_2(tmp_path: Path, capsys: pytest.CaptureFixt
     bad = ROOT / "tests" / "data" / "invalid" / "unknown_action.yaml"
     assert main(["--local", str(bad), "--state-dir", str(tmp_path)]) == 2
     assert "unknown_action.yaml:5:11: unknown action" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_early_is_not_a_crash() -> None:
+    """``lightly-run schema | head``: the closed pipe ends the command quietly."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "runner", "schema"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.read(100)
+        process.stdout.close()  # the schema is ~130 KB: more than the pipe holds
+        stderr = process.stderr.read().decode()
+        assert process.wait(timeout=30) == 0
+    assert stderr == ""
