@@ -76,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
             "validate",
             "check workflow files without the network",
             check.validate,
-            lambda p: p.add_argument("files", nargs="+", metavar="FILE"),
+            lambda p: p.add_argument(
+                "files", nargs="+", metavar="PATH", help="workflow files, or folders of them"
+            ),
         ),
         (
             "plan",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,22 @@ def test_a_reader_that_stops_early_is_not_a_crash() -> None:
         stderr = process.stderr.read().decode()
         assert process.wait(timeout=30) == 0
     assert stderr == ""
+
+
+def test_validate_a_folder_checks_every_workflow_in_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(ROOT / "workflows" / "quickstart.yaml", tmp_path / "good.yaml")
+    (tmp_path / "nested").mkdir()
+    shutil.copy(ROOT / "tests/data/invalid/unknown_action.yaml", tmp_path / "nested/bad.yml")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden/ignored.yaml").write_text("not: [a workflow")
+    assert main(["validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'nested/bad.yml'}:5:11: unknown action" in err
+    assert "1 problem(s) in 1 file(s)" in err and "ignored" not in err
+    (tmp_path / "nested/bad.yml").unlink()
+    assert main(["validate", str(tmp_path)]) == 0
+    assert "1 workflow file(s) valid" in capsys.readouterr().err
+    assert main(["validate", str(tmp_path / "nested")]) == 2
+    assert "no workflow files (*.yaml, *.yml) in" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from runner.cli.catalog import load_catalog
@@ -17,7 +18,8 @@ def validate(args: argparse.Namespace) -> int:
     from runner.workflow.loader import validate as validate_file
 
     catalog = load_catalog()
-    problems = [d for path in args.files for d in validate_file(path, catalog)]
+    files = _workflow_files(args.files)
+    problems = [d for path in files for d in validate_file(path, catalog)]
     annotate = os.environ.get("GITHUB_ACTIONS") == "true"
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -29,8 +31,28 @@ def validate(args: argparse.Namespace) -> int:
         files = len({p.file for p in problems})
         print(f"{len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
         return EXIT_INVALID
-    print(f"{len(args.files)} workflow file(s) valid", file=sys.stderr)
+    print(f"{len(files)} workflow file(s) valid", file=sys.stderr)
     return EXIT_OK
+
+
+def _workflow_files(arguments: list[str]) -> list[str]:
+    """The files given, with each folder replaced by the *.yaml / *.yml files under it."""
+    files = []
+    for argument in arguments:
+        folder = Path(argument)
+        if not folder.is_dir():
+            files.append(argument)
+            continue
+        found = sorted(
+            str(path)
+            for pattern in ("*.yaml", "*.yml")
+            for path in folder.rglob(pattern)
+            if not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        )
+        if not found:
+            raise UsageError(f"no workflow files (*.yaml, *.yml) in {argument}")
+        files.extend(found)
+    return files
 
 
 def schema(args: argparse.Namespace) -> int:
