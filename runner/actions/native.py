@@ -8,9 +8,8 @@ from typing import Any
 
 import yaml
 
-from runner.actions.cancellation import pause
 from runner.actions.client_ops import jsonable
-from runner.actions.registry import Action
+from runner.actions.registry import Action, pause
 from runner.client.progress import no_progress
 from runner.errors import LightlyRunError
 
@@ -77,13 +76,9 @@ def write_file(client: Any, args: dict[str, Any]) -> dict[str, Any]:
     return {"result": str(path), "path": str(path), "content": text}
 
 
-#: the action the engine runs itself: it needs the engine, which actions never import
-RUN_WORKFLOW = "run_workflow"
-
-
 def run_workflow(client: Any, args: dict[str, Any]) -> dict[str, Any]:
-    """Only the engine can run a workflow file; reaching this is a runner bug."""
-    raise LightlyRunError(f"'{RUN_WORKFLOW}' can only run as a step of a workflow")
+    """Only the engine can run a workflow file (kind "engine"); reaching this is a runner bug."""
+    raise LightlyRunError("'run_workflow' can only run as a step of a workflow")
 
 
 def native_actions() -> list[Action]:
@@ -139,7 +134,7 @@ def native_actions() -> list[Action]:
             kind="native",
         ),
         Action(
-            name=RUN_WORKFLOW,
+            name="run_workflow",
             call=run_workflow,
             params_schema={
                 "type": "object",
@@ -158,7 +153,7 @@ def native_actions() -> list[Action]:
             },
             outputs=("result", "steps", "status"),
             doc="Runs another workflow file with the same backend; outputs its steps' outputs.",
-            kind="native",
+            kind="engine",
         ),
         Action(
             name="write_file",

@@ -9,9 +9,12 @@ layer validates against (and ``schemas/workflow.schema.json`` is built from).
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from runner.errors import LightlyRunError
 
 ActionCall = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
@@ -26,7 +29,8 @@ class Action:
     outputs: tuple[str, ...] = ("result",)
     doc: str = ""
     details: str = ""
-    #: "client" for client operations, "native" for the runner's own
+    #: "client" for client operations, "native" for the runner's own, "engine" for
+    #: those the engine runs itself (run_workflow: it needs the engine)
     kind: str = "client"
     extras: tuple[str, ...] = field(default_factory=tuple)
 
@@ -56,3 +60,39 @@ def catalog_of(actions: Mapping[str, Action]) -> dict[str, dict[str, Any]]:
         }
         for name, action in actions.items()
     }
+
+
+# -- cancellation ---------------------------------------------------------------
+# A Python thread cannot be killed, so the engine runs a step with a timeout in a
+# thread and, when time is up, sets that thread's cancel event. Actions that wait
+# call ``pause()`` instead of sleeping and stop promptly; others finish their
+# current request and their result is discarded.
+
+T = TypeVar("T")
+_local = threading.local()
+_NEVER = threading.Event()
+
+
+class StepCancelled(LightlyRunError):
+    """The step's time ran out while it was still working."""
+
+
+def cancelled() -> threading.Event:
+    """The cancel event of the step running in this thread (never set outside a timed step)."""
+    event: threading.Event = getattr(_local, "event", None) or _NEVER
+    return event
+
+
+def run_cancellable(call: Callable[[], T], event: threading.Event) -> T:
+    """Run ``call`` in this thread with ``event`` as its cancel event."""
+    _local.event = event
+    try:
+        return call()
+    finally:
+        _local.event = None
+
+
+def pause(seconds: float) -> None:
+    """Sleep ``seconds``, or raise ``StepCancelled`` as soon as the step is cancelled."""
+    if cancelled().wait(seconds):
+        raise StepCancelled("the step was cancelled (its timeout passed)")

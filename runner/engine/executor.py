@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.actions.cancellation import run_cancellable
-from runner.actions.native import RUN_WORKFLOW
-from runner.actions.registry import catalog_of
+from runner.actions.registry import catalog_of, run_cancellable
 from runner.engine.events import IndentedObserver, RunObserver
 from runner.engine.secrets import Masker
 from runner.engine.state import RunState, StateStore, StepRecord, new_run_id
@@ -220,7 +218,7 @@ class Engine:
 
     def _call(self, step: Step, action: Any, arguments: dict[str, Any]) -> dict[str, Any]:
         def call() -> dict[str, Any]:
-            if step.uses == RUN_WORKFLOW:
+            if action.kind == "engine":
                 return self._run_workflow(arguments)
             return dict(action.call(self.client, arguments))
 

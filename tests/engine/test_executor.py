@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from runner.actions.cancellation import pause
+from runner.actions.registry import pause
 from runner.engine.events import SilentObserver
 from runner.engine.executor import Engine
 from runner.engine.secrets import Masker
