@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lightly-run {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    table: list[tuple[str, str, Command, Callable[[argparse.ArgumentParser], None]]] = [
+    table: list[tuple[str, str, Command, Callable[[argparse.ArgumentParser], object]]] = [
         ("run", "run a workflow", run.run, _run_arguments),
         (
             "validate",

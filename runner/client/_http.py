@@ -54,8 +54,8 @@ class RetryPolicy:
         """Seconds to wait after failed ``attempt`` (1-based)."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_backoff)
-        base = min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
-        return base * (1 + random.uniform(-self.jitter, self.jitter))
+        base = min(self.backoff * 2.0 ** (attempt - 1), self.max_backoff)
+        return float(base * (1 + random.uniform(-self.jitter, self.jitter)))
 
 
 def user_agent() -> str:
@@ -307,7 +307,7 @@ class LightlyHttp:
         attempts = self.retry.attempts if should_retry else 1
         data = kwargs.get("data")
         for attempt in range(1, attempts + 1):
-            if attempt > 1 and hasattr(data, "seek"):
+            if attempt > 1 and data is not None and hasattr(data, "seek"):
                 data.seek(0)
             try:
                 response = self.session.request(method, url, proxies=self._proxies(url), **kwargs)

@@ -118,7 +118,7 @@ def _sharpness(grey: np.ndarray) -> float:
     count = laplacian.size
     mean = int(laplacian.sum(dtype=np.int64)) / count
     squares = int(np.einsum("i,i->", laplacian, laplacian, dtype=np.int64))
-    return max(squares / count - mean * mean, 0.0) ** 0.5
+    return float(max(squares / count - mean * mean, 0.0) ** 0.5)
 
 
 def _exif(image: Image.Image) -> dict[str, Any] | None:

@@ -45,7 +45,8 @@ class WireModel(dict[str, Any]):
 
     def to_dict(self) -> dict[str, Any]:
         """A plain (JSON-serialisable) copy with wire keys."""
-        return _unwrap(self)
+        plain: dict[str, Any] = _unwrap(self)
+        return plain
 
 
 def _wrap(value: Any) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from tqdm import tqdm
 
@@ -34,9 +34,10 @@ ProgressFactory = Callable[..., ProgressBar]
 def terminal_progress(*, total: int | None, desc: str, unit: str) -> ProgressBar:
     """A tqdm bar on stderr when it is a terminal (and ``LIGHTLY_RUN_NO_PROGRESS`` is unset)."""
     shown = sys.stderr.isatty() and not os.environ.get("LIGHTLY_RUN_NO_PROGRESS")
-    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=not shown)
+    bar = tqdm(total=total, desc=desc, unit=unit, leave=False, disable=not shown)
+    return cast(ProgressBar, bar)
 
 
 def no_progress(*, total: int | None, desc: str, unit: str) -> ProgressBar:
     """A bar that shows nothing."""
-    return tqdm(total=total, disable=True)
+    return cast(ProgressBar, tqdm(total=total, disable=True))

@@ -76,7 +76,7 @@ class SilentObserver:
 
 def summary(state: Any, masker: Masker) -> dict[str, Any]:
     """A machine-readable, masked summary of a run."""
-    return masker.mask(
+    masked: dict[str, Any] = masker.mask(
         {
             "run_id": state.run_id,
             "workflow": state.workflow,
@@ -95,3 +95,4 @@ def summary(state: Any, masker: Masker) -> dict[str, Any]:
             ],
         }
     )
+    return masked

@@ -271,8 +271,11 @@ class Engine:
         return {"result": outputs, "steps": outputs, "status": state.status}
 
 
-class _Unsaved:
+class _Unsaved(StateStore):
     """The state store of a called workflow: its steps live in the caller's step outputs."""
+
+    def __init__(self) -> None:
+        pass  # no folder: nothing is written
 
     def save(self, state: RunState) -> None:
         pass

@@ -134,10 +134,14 @@ class Store:
             return user_id, token
 
     def user_by_token(self, token: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM users WHERE token=?", (token,)).fetchone()
+        return self._one("SELECT * FROM users WHERE token=?", (token,))
 
     def user_by_email(self, email: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM users WHERE email=?", (email,)).fetchone()
+        return self._one("SELECT * FROM users WHERE email=?", (email,))
+
+    def _one(self, sql: str, parameters: tuple[Any, ...]) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.db.execute(sql, parameters).fetchone()
+        return row
 
     # -- documents --------------------------------------------------------------
 
@@ -169,9 +173,7 @@ class Store:
         return None if row is None else json.loads(row["data"])
 
     def doc_row(self, kind: str, doc_id: str) -> sqlite3.Row | None:
-        return self.db.execute(
-            "SELECT * FROM documents WHERE kind=? AND id=?", (kind, doc_id)
-        ).fetchone()
+        return self._one("SELECT * FROM documents WHERE kind=? AND id=?", (kind, doc_id))
 
     def list_docs(
         self,

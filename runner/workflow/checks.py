@@ -58,7 +58,8 @@ def _error_diagnostics(source: Source, error: ValidationError, base: Path) -> It
     path = (*base, *error.absolute_path)
     where = _describe(path, source.data)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = error.schema.get("properties", {})
+        schema: Any = error.schema  # a mapping here: our schemas have no boolean subschemas
+        allowed = schema.get("properties", {})
         for key in error.instance:
             if key not in allowed:
                 yield source.at(
@@ -76,8 +77,9 @@ def _error_diagnostics(source: Source, error: ValidationError, base: Path) -> It
         else:
             yield from _error_diagnostics(source, best, base)
     elif error.validator == "enum":
-        options = ", ".join(repr(v) for v in error.validator_value)
-        hint = did_you_mean(str(error.instance), [str(v) for v in error.validator_value])
+        values: Any = error.validator_value
+        options = ", ".join(repr(v) for v in values)
+        hint = did_you_mean(str(error.instance), [str(v) for v in values])
         yield source.at(path, f"{where}: {error.instance!r} is not one of {options}{hint}")
     elif error.validator == "type":
         yield source.at(
@@ -125,7 +127,7 @@ def check_inputs(source: Source) -> list[Diagnostic]:
     for name, spec in (source.data.get("inputs") or {}).items():
         if isinstance(spec, dict) and "default" in spec and spec.get("type") in kinds:
             default = spec["default"]
-            expected = kinds[spec["type"]]
+            expected: Any = kinds[spec["type"]]
             wrong_bool = isinstance(default, bool) and spec["type"] in ("integer", "number")
             if not isinstance(default, expected) or wrong_bool:
                 problems.append(
@@ -187,8 +189,9 @@ def _check_action(
     problems = list(schema_diagnostics(source, validator, arguments, (*path, "with")))
     if uses == "run_workflow":
         problems.extend(_check_called_file(source, arguments, (*path, "with", "path")))
-    if "with" not in step and validator.schema.get("required"):
-        missing = ", ".join(f"'{r}'" for r in validator.schema["required"])
+    with_schema: Any = validator.schema
+    if "with" not in step and with_schema.get("required"):
+        missing = ", ".join(f"'{r}'" for r in with_schema["required"])
         problems = [
             source.at(
                 (*path, "uses"),
@@ -240,7 +243,7 @@ def _check_references(
     earlier: dict[str, int],
     uses_of: dict[str, str],
 ) -> list[Diagnostic]:
-    problems = []
+    problems: list[Diagnostic] = []
     own_id = step.get("id")
     for key in ("with", "if", "for_each"):
         if key not in step:

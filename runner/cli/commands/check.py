@@ -28,8 +28,8 @@ def validate(args: argparse.Namespace) -> int:
                 f"::error file={problem.file},line={problem.line},col={problem.col}::{problem.message}"
             )
     if problems:
-        files = len({p.file for p in problems})
-        print(f"{len(problems)} problem(s) in {files} file(s)", file=sys.stderr)
+        broken = len({p.file for p in problems})
+        print(f"{len(problems)} problem(s) in {broken} file(s)", file=sys.stderr)
         return EXIT_INVALID
     print(f"{len(files)} workflow file(s) valid", file=sys.stderr)
     return EXIT_OK

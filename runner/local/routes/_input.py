@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Response, request
 
@@ -76,11 +76,12 @@ def field(
         if required:
             raise bad_request(f"{name!r} is required")
         return None
-    value = body[name]
+    value: Any = body[name]
     if not isinstance(value, _TYPES[kind]) or (
         kind in ("int", "number") and isinstance(value, bool)
     ):
         raise bad_request(f"{name!r} must be of type {kind}, got {type(value).__name__}")
+    value = cast(Any, value)  # checked against _TYPES[kind] just above
     if kind == "number" and not math.isfinite(value):
         raise bad_request(f"{name!r} must be a finite number")
     if kind == "string":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify
 
 from runner.local.access import require_owner
@@ -30,7 +32,7 @@ def share(dataset_id: str) -> tuple[Response, int]:
     now = now_ms()
     with store.transaction():
         existing = store.list_docs("share", dataset_id=dataset_id)
-        config = existing[0] if existing else {"id": new_id(), "createdAt": now}
+        config: dict[str, Any] = existing[0] if existing else {"id": new_id(), "createdAt": now}
         config.update(
             {
                 "owner": current_user().user_id,
@@ -45,7 +47,7 @@ def share(dataset_id: str) -> tuple[Response, int]:
             config,
             dataset_id=dataset_id,
             owner=current_user().user_id,
-            created_at=config["createdAt"],
+            created_at=int(config["createdAt"]),
         )
     return jsonify({"id": config["id"]}), 201
 

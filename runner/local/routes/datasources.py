@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from flask import Blueprint, Response, jsonify, redirect
+from flask.typing import ResponseReturnValue
 
 from runner.local.access import require_dataset
 from runner.local.app import get_blobs, get_store
@@ -275,7 +276,7 @@ def prediction_write_url(dataset_id: str) -> Response:
 
 
 @bp.get(f"{D}/readurlRedirect")
-def read_redirect(dataset_id: str) -> Response:
+def read_redirect(dataset_id: str) -> ResponseReturnValue:
     require_dataset(dataset_id)
     path = query_str("path", required=True) or ""
     _listing_root(dataset_id)

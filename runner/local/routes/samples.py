@@ -17,6 +17,7 @@ import sqlite3
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, redirect
+from flask.typing import ResponseReturnValue
 
 from runner.local.access import require_dataset
 from runner.local.app import get_blobs, get_store
@@ -272,7 +273,7 @@ def sample_read_url(dataset_id: str, sample_id: str) -> Response:
 
 
 @bp.get(f"{D}/samples/<sample_id>/readurlRedirect")
-def sample_read_redirect(dataset_id: str, sample_id: str) -> Response:
+def sample_read_redirect(dataset_id: str, sample_id: str) -> ResponseReturnValue:
     url = read_url(dataset_id, _sample(dataset_id, sample_id), _read_type())
     return redirect(url, code=302)
 
