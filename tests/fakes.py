@@ -42,3 +42,40 @@ class FakeActions:
 
     def called(self, name: str) -> int:
         return sum(1 for n, _ in self.calls if n == name)
+
+
+class RecordedBar:
+    """A tqdm-like bar that only counts."""
+
+    def __init__(self, total: int | None, desc: str, unit: str) -> None:
+        self.seen: dict[str, Any] = {"total": total, "desc": desc, "unit": unit, "n": 0}
+
+    def update(self, n: float = 1) -> None:
+        self.seen["n"] += n
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        self.seen["postfix"] = s
+
+    def close(self) -> None:
+        self.seen["closed"] = True
+
+    def __enter__(self) -> RecordedBar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class RecordingBars:
+    """A ``progress`` factory that keeps every bar it made."""
+
+    def __init__(self) -> None:
+        self.made: list[RecordedBar] = []
+
+    def __call__(self, *, total: int | None, desc: str, unit: str) -> RecordedBar:
+        self.made.append(RecordedBar(total, desc, unit))
+        return self.made[-1]
+
+    @property
+    def bars(self) -> list[dict[str, Any]]:
+        return [bar.seen for bar in self.made]

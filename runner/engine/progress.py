@@ -104,3 +104,34 @@ def _duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
+
+
+class MaskedBar:
+    """Another bar (tqdm on a terminal) whose texts pass through a masker first."""
+
+    def __init__(self, bar: Any, mask: Callable[[str], str]) -> None:
+        self._bar, self._mask = bar, mask
+
+    def update(self, n: float = 1) -> Any:
+        return self._bar.update(n)
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> Any:
+        return self._bar.set_postfix_str(self._mask(s), refresh=refresh)
+
+    def close(self) -> Any:
+        return self._bar.close()
+
+    def __enter__(self) -> MaskedBar:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def masked(factory: Callable[..., Any], mask: Callable[[str], str]) -> Callable[..., Any]:
+    """``factory`` with every description and status text masked (run messages come from a server)."""
+
+    def masked_factory(*, total: int | None, desc: str, unit: str) -> MaskedBar:
+        return MaskedBar(factory(total=total, desc=mask(desc), unit=unit), mask)
+
+    return masked_factory

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.actions.registry import registry
-from tests.client.test_samples import RecordingBars
+from tests.fakes import RecordingBars
 
 
 class ListingClient:

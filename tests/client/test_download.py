@@ -12,7 +12,7 @@ from PIL import Image
 from runner.client import ApiWorkflowClient, NotFound
 from tests.client.conftest import DATASET_ID
 from tests.client.contract import SERVER, assert_call, covers
-from tests.client.test_samples import RecordingBars
+from tests.fakes import RecordingBars
 
 D = f"/v1/datasets/{DATASET_ID}"
 BLOBS = "https://blobs.test"

@@ -15,6 +15,7 @@ from PIL import Image
 from runner.client import ApiError, ApiWorkflowClient
 from tests.client.conftest import DATASET_ID
 from tests.client.contract import SERVER, assert_call, body_of, covers
+from tests.fakes import RecordingBars
 
 D = f"/v1/datasets/{DATASET_ID}"
 BLOBS = "https://blobs.test"
@@ -322,43 +323,6 @@ def test_upload_file_with_signed_url_error_hides_the_signature(
     with pytest.raises(ApiError) as info:
         client.upload_file_with_signed_url(b"data", f"{BLOBS}/x?sig=secret")
     assert "sig=secret" not in str(info.value) and "SignatureDoesNotMatch" in str(info.value)
-
-
-class RecordedBar:
-    """A tqdm-like bar that only counts."""
-
-    def __init__(self, total: int | None, desc: str, unit: str) -> None:
-        self.seen: dict[str, Any] = {"total": total, "desc": desc, "unit": unit, "n": 0}
-
-    def update(self, n: float = 1) -> None:
-        self.seen["n"] += n
-
-    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
-        self.seen["postfix"] = s
-
-    def close(self) -> None:
-        self.seen["closed"] = True
-
-    def __enter__(self) -> RecordedBar:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
-class RecordingBars:
-    """A ``progress`` factory that keeps every bar it made."""
-
-    def __init__(self) -> None:
-        self.made: list[RecordedBar] = []
-
-    def __call__(self, *, total: int | None, desc: str, unit: str) -> RecordedBar:
-        self.made.append(RecordedBar(total, desc, unit))
-        return self.made[-1]
-
-    @property
-    def bars(self) -> list[dict[str, Any]]:
-        return [bar.seen for bar in self.made]
 
 
 def test_upload_progress_goes_to_the_clients_progress_factory(

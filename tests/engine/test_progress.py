@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 
 from runner.engine.events import ConsoleObserver
-from runner.engine.progress import PeriodicLines, periodic_lines
+from runner.engine.progress import PeriodicLines, masked, periodic_lines
 from runner.engine.secrets import Masker
+from tests.fakes import RecordingBars
 
 
 class Clock:
@@ -58,3 +59,23 @@ def test_lines_go_through_the_masked_console() -> None:
     with factory(total=None, desc="listing", unit="file") as bar:
         bar.set_postfix_str("from https://host/?token=s3cr3t-token")
     assert "s3cr3t-token" not in stream.getvalue() and "***" in stream.getvalue()
+
+
+def test_terminal_bars_are_masked_too() -> None:
+    masker = Masker()
+    masker.add("s3cr3t")
+    bars = RecordingBars()
+    factory = masked(bars, masker.mask)
+    with factory(total=3, desc="upload s3cr3t", unit="img") as bar:
+        bar.update(2)
+        bar.set_postfix_str("FAILED: bad key s3cr3t")
+    assert bars.bars == [
+        {
+            "total": 3,
+            "desc": "upload ***",
+            "unit": "img",
+            "n": 2,
+            "postfix": "FAILED: bad key ***",
+            "closed": True,
+        }
+    ]

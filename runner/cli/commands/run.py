@@ -90,12 +90,12 @@ def run(args: argparse.Namespace) -> int:
 def _progress(args: argparse.Namespace, observer: Any) -> Any:
     """tqdm bars on a terminal, a masked line now and then elsewhere, nothing with --no-progress."""
     from runner.client.progress import no_progress, terminal_progress
-    from runner.engine.progress import interval_from_environment, periodic_lines
+    from runner.engine.progress import interval_from_environment, masked, periodic_lines
 
     if args.no_progress:
         return no_progress
     if sys.stderr.isatty():
-        return terminal_progress
+        return masked(terminal_progress, observer.masker.mask)
     return periodic_lines(observer.message, interval_from_environment())
 
 
