@@ -15,12 +15,12 @@ from runner.local.worker.report import (
     MemoryLog,
     RunLog,
     RunSummary,
-    _fmt,
     build_artifacts,
     corruptness_information,
     pca_2d,
     sequence_information,
 )
+from runner.local.worker.report_pdf import _fmt
 from runner.local.worker.selection import SelectionInputs, SelectionResult, select
 
 DIVERSITY = {
