@@ -10,6 +10,7 @@ dataset creation, ``output:`` on operations that return data.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 import typing
@@ -155,8 +156,10 @@ def _make_call(name: str) -> Any:
     return call
 
 
-def _parameter_names(name: str) -> set[str]:
-    return set(inspect.signature(getattr(ApiWorkflowClient, name)).parameters)
+@functools.cache
+def _parameter_names(name: str) -> frozenset[str]:
+    """The operation's parameter names (asked up to three times per step call)."""
+    return frozenset(inspect.signature(getattr(ApiWorkflowClient, name)).parameters)
 
 
 def _named_outputs(name: str, client: Any, result: Any) -> dict[str, Any]:
