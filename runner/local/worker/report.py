@@ -4,11 +4,13 @@
 
 * REPORT_JSON ``report.json``: counts, the config, the selected file names, the
   per-strategy stats of ``select``, distances (nearest neighbour among the
-  selected; coverage = distance of every sample to its nearest selected one),
-  timings and the corrupt files (see ``report_dict``).
+  selected; coverage = distance of every sample to its nearest selected one;
+  both on seeded samples beyond the caps of ``report_stats``, with the counts
+  evaluated), timings and the corrupt files (see ``report_dict``).
 * REPORT_PDF ``report.pdf`` (matplotlib, TrueType text so it can be extracted):
   page 1 the numbers as text, page 2 a 2-D PCA scatter of the embeddings with the
-  selected samples highlighted, and histograms of the distances.
+  selected samples highlighted (at most 5,000 markers each), and histograms of
+  the same distances as report.json.
 * LOG ``log.txt`` (``RunLog``), MEMLOG ``memlog.txt`` (``MemoryLog``: resident and
   peak memory of the worker's process at each phase).
 * CORRUPTNESS_CHECK_INFORMATION ``corruptness_check_information.json``:
@@ -43,7 +45,12 @@ import numpy as np
 
 from runner.local.worker import embeddings as emb
 from runner.local.worker.report_pdf import report_pdf
-from runner.local.worker.report_stats import distance_stats, pca_2d
+from runner.local.worker.report_stats import (
+    Distances,
+    distance_stats,
+    measure_distances,
+    pca_2d,
+)
 from runner.local.worker.selection import SelectionResult
 
 FILE_NAMES = {
@@ -144,7 +151,7 @@ def _iso(t: float) -> str:
 # --- report.json --------------------------------------------------------------------------
 
 
-def report_dict(summary: RunSummary) -> dict[str, Any]:
+def report_dict(summary: RunSummary, distances: Distances | None) -> dict[str, Any]:
     """The content of report.json (numbers computed here, never estimated)."""
     selected = summary.result.selected
     names = list(summary.filenames)
@@ -167,7 +174,7 @@ def report_dict(summary: RunSummary) -> dict[str, Any]:
         "embeddings": {"source": summary.embedding_source, "dimension": dim},
         "selection": summary.result.stats,
         "selected_filenames": [names[i] for i in selected],
-        "distances": distance_stats(summary.embeddings, selected),
+        "distances": distance_stats(distances),
         "timings_s": {k: round(float(v), 6) for k, v in summary.timings.items()},
         "corrupt_samples": [
             {"file_name": k, "reason": v} for k, v in sorted(summary.corrupt.items())
@@ -254,11 +261,12 @@ def checkpoint(summary: RunSummary) -> bytes | None:
 
 def build_artifacts(summary: RunSummary, log: RunLog, memory: MemoryLog) -> list[Artifact]:
     """Every artifact that applies to this run, in upload order."""
-    report = report_dict(summary)
+    distances = measure_distances(summary.embeddings, summary.result.selected)
+    report = report_dict(summary, distances)
     checked = len(summary.filenames) + len(summary.corrupt)
     files: list[tuple[str, bytes | None]] = [
         ("REPORT_JSON", _json_bytes(report)),
-        ("REPORT_PDF", report_pdf(summary, report)),
+        ("REPORT_PDF", report_pdf(summary, report, distances)),
         ("LOG", log.text().encode()),
         ("MEMLOG", memory.text().encode()),
         (

@@ -12,10 +12,13 @@ import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from runner.local.worker.report_stats import nearest, pca_2d
+from runner.local.worker.report_stats import Distances, pca_2d
 
 if TYPE_CHECKING:
     from runner.local.worker.report import RunSummary
+
+#: scatter markers drawn per series; beyond that a seeded sample is drawn
+MAX_POINTS = 5000
 
 
 def _fmt(value: Any) -> str:
@@ -77,36 +80,53 @@ def _text_page(report: Mapping[str, Any]) -> Figure:
     return fig
 
 
-def _plot_page(summary: RunSummary) -> Figure:
+def _at_most(indices: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``indices``, or a seeded sample of ``count`` of them (markers cost time and bytes)."""
+    if len(indices) <= count:
+        return indices
+    return np.sort(rng.choice(indices, count, replace=False))
+
+
+def _plot_page(summary: RunSummary, distances: Distances | None) -> Figure:
     fig = Figure(figsize=(8.27, 11.69))
     top, bottom = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2)
     x, selected = summary.embeddings, summary.result.selected
     if x is None or len(x) == 0:
         top.text(0.5, 0.5, "no embeddings", ha="center")
         return fig
-    shown = np.arange(len(x))
-    if len(shown) > 5000:
-        shown = np.union1d(np.random.default_rng(0).choice(len(x), 5000, replace=False), selected)
+    rng = np.random.default_rng(0)
+    shown = _at_most(np.arange(len(x)), MAX_POINTS, rng)
+    shown_selected = _at_most(selected, MAX_POINTS, rng)
     _, _, points = pca_2d(x)
     top.scatter(
         points[shown, 0], points[shown, 1], s=6, c="0.7", label=f"samples ({len(shown)} shown)"
     )
-    top.scatter(points[selected, 0], points[selected, 1], s=22, c="tab:red", label="selected")
+    top.scatter(
+        points[shown_selected, 0],
+        points[shown_selected, 1],
+        s=22,
+        c="tab:red",
+        label=f"selected ({len(shown_selected)} shown)",
+    )
     top.set(title="Embeddings, first two principal components", xlabel="PC 1", ylabel="PC 2")
     top.legend(loc="best", fontsize=8)
-    if len(selected):
-        coverage = nearest(x[shown], x[selected])
-        spread = nearest(x[selected], x[selected], same=True) if len(selected) > 1 else None
+    if distances is not None:
+        coverage, spread = distances.coverage, distances.spread
         top_value = max(coverage.max(), 0 if spread is None else spread.max()) or 1.0
         bins = np.linspace(0.0, float(top_value), 41).tolist()
-        bottom.hist(coverage, bins=bins, color="0.6", label="every sample to nearest selected")
+        bottom.hist(
+            coverage,
+            bins=bins,
+            color="0.6",
+            label=f"{distances.samples_evaluated} samples to nearest selected",
+        )
         if spread is not None:
             bottom.hist(
                 spread,
                 bins=bins,
                 alpha=0.7,
                 color="tab:red",
-                label="selected to nearest other selected",
+                label=f"{distances.selected_evaluated} selected to nearest other selected",
             )
         bottom.legend(fontsize=8)
     bottom.set(title="Nearest-neighbour distances", xlabel="Euclidean distance", ylabel="count")
@@ -114,7 +134,9 @@ def _plot_page(summary: RunSummary) -> Figure:
     return fig
 
 
-def report_pdf(summary: RunSummary, report: Mapping[str, Any]) -> bytes:
+def report_pdf(
+    summary: RunSummary, report: Mapping[str, Any], distances: Distances | None
+) -> bytes:
     """report.pdf: the numbers as text, then the plots."""
     buffer = io.BytesIO()
     # TrueType (42) instead of Type 3 fonts keeps the text extractable.
@@ -125,5 +147,5 @@ def report_pdf(summary: RunSummary, report: Mapping[str, Any]) -> bytes:
         ) as pdf,
     ):
         pdf.savefig(_text_page(report))
-        pdf.savefig(_plot_page(summary))
+        pdf.savefig(_plot_page(summary, distances))
     return buffer.getvalue()

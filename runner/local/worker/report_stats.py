@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-#: distances are computed exactly up to this many selected samples, else on a seeded sample
-MAX_PAIRWISE = 20_000
-#: coverage is computed on at most this many (samples x selected) pairs
-MAX_COVERAGE_PAIRS = 2_000_000_000
+#: the nearest-neighbour spread is computed exactly up to this many selected samples,
+#: else on a seeded sample of them
+MAX_PAIRWISE = 10_000
+#: coverage is computed on at most this many (samples x selected) pairs, on a seeded
+#: sample of the samples beyond that
+MAX_COVERAGE_PAIRS = 200_000_000
+
+
+@dataclass(frozen=True)
+class Distances:
+    """Nearest-neighbour distances of a run, for report.json's numbers and report.pdf's plots."""
+
+    coverage: np.ndarray  # each evaluated sample to its nearest selected one
+    spread: np.ndarray | None  # each evaluated selected sample to its nearest other one
+    samples_evaluated: int
+    selected_evaluated: int
 
 
 def nearest(a: np.ndarray, b: np.ndarray, *, same: bool = False) -> np.ndarray:
@@ -31,10 +44,10 @@ def nearest(a: np.ndarray, b: np.ndarray, *, same: bool = False) -> np.ndarray:
     return distances
 
 
-def distance_stats(embeddings: np.ndarray | None, selected: np.ndarray) -> dict[str, Any]:
-    """Nearest-neighbour distances among the selected and coverage of all samples."""
+def measure_distances(embeddings: np.ndarray | None, selected: np.ndarray) -> Distances | None:
+    """Coverage of the samples and spread of the selected, within the size caps above."""
     if embeddings is None or len(selected) == 0:
-        return {}
+        return None
     rng = np.random.default_rng(0)
     chosen = embeddings[selected]
     if len(chosen) > MAX_PAIRWISE:
@@ -43,19 +56,31 @@ def distance_stats(embeddings: np.ndarray | None, selected: np.ndarray) -> dict[
     limit = max(1, MAX_COVERAGE_PAIRS // len(selected))
     if len(rows) > limit:
         rows = np.sort(rng.choice(len(rows), limit, replace=False))
-    coverage = nearest(embeddings[rows], embeddings[selected])
+    return Distances(
+        coverage=nearest(embeddings[rows], embeddings[selected]),
+        spread=nearest(chosen, chosen, same=True) if len(chosen) > 1 else None,
+        samples_evaluated=len(rows),
+        selected_evaluated=len(chosen),
+    )
+
+
+def distance_stats(distances: Distances | None) -> dict[str, Any]:
+    """report.json's ``distances``: coverage and nearest-selected-neighbour figures."""
+    if distances is None:
+        return {}
+    coverage = distances.coverage
     stats: dict[str, Any] = {
         "coverage_mean": float(coverage.mean()),
         "coverage_max": float(coverage.max()),
-        "coverage_samples_evaluated": len(rows),
-        "selected_evaluated": len(chosen),
+        "coverage_samples_evaluated": distances.samples_evaluated,
+        "selected_evaluated": distances.selected_evaluated,
     }
-    if len(chosen) > 1:
-        nn = nearest(chosen, chosen, same=True)
+    if distances.spread is not None:
+        spread = distances.spread
         stats.update(
-            selected_nn_min=float(nn.min()),
-            selected_nn_mean=float(nn.mean()),
-            selected_nn_max=float(nn.max()),
+            selected_nn_min=float(spread.min()),
+            selected_nn_mean=float(spread.mean()),
+            selected_nn_max=float(spread.max()),
         )
     return stats
 

@@ -11,6 +11,7 @@ import pypdf
 import pytest
 
 from runner.local.worker import embeddings as emb
+from runner.local.worker import report_stats
 from runner.local.worker.report import (
     MemoryLog,
     RunLog,
@@ -123,6 +124,30 @@ def test_report_pdf_is_a_pdf_with_the_numbers_in_it() -> None:
     for name in report["selected_filenames"]:
         assert name in text
     assert "notes.txt" in text
+
+
+def test_distances_of_large_runs_are_measured_on_capped_seeded_samples(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """report.json and both report.pdf histograms use the same capped measurement."""
+    monkeypatch.setattr(report_stats, "MAX_PAIRWISE", 4)
+    monkeypatch.setattr(report_stats, "MAX_COVERAGE_PAIRS", 6 * 20)
+    measured: list[tuple[int, int]] = []
+    real_nearest = report_stats.nearest
+
+    def counting_nearest(a: np.ndarray, b: np.ndarray, *, same: bool = False) -> np.ndarray:
+        measured.append((len(a), len(b)))
+        return real_nearest(a, b, same=same)
+
+    monkeypatch.setattr(report_stats, "nearest", counting_nearest)
+    data = artifacts(make_summary())
+    distances = json.loads(data["REPORT_JSON"])["distances"]
+    assert distances["coverage_samples_evaluated"] == 20
+    assert distances["selected_evaluated"] == 4
+    assert sorted(measured) == [(4, 4), (20, 6)]  # once each, for the JSON and the PDF
+    plots = pypdf.PdfReader(io.BytesIO(data["REPORT_PDF"])).pages[1].extract_text()
+    assert "20 samples to nearest selected" in plots
+    assert "4 selected to nearest other selected" in plots
 
 
 def test_log_and_memory_log() -> None:
