@@ -5,7 +5,7 @@ Only the names in ``__all__`` are public; the modules are private to the package
 
 from __future__ import annotations
 
-from runner.client._http import RetryPolicy
+from runner.client._http import RetryPolicy, check_server_url
 from runner.client.client import ApiWorkflowClient
 from runner.client.compute_worker import selection_config_from_dict
 from runner.client.errors import (
@@ -49,5 +49,6 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "WireModel",
+    "check_server_url",
     "selection_config_from_dict",
 ]

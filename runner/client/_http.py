@@ -13,6 +13,7 @@ from __future__ import annotations
 import json as jsonlib
 import os
 import random
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -37,6 +38,13 @@ DEFAULT_SERVER = "https://api.lightly.ai"
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 180.0)
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: errors of the URL itself: repeating the request cannot help
+_MALFORMED = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.URLRequired,
+)
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 
@@ -64,6 +72,23 @@ def user_agent() -> str:
     return (
         f"lightly-run/{__version__} ({platform.system()}/{platform.release()}; "
         f"{platform.platform()}; {platform.machine()};) python/{platform.python_version()}"
+    )
+
+
+def check_server_url(url: str) -> str:
+    """``url`` without trailing slashes if it is an http(s) URL with a host.
+
+    Raises:
+        ValueError: Naming the URL (credentials in it hidden) and what is wrong.
+    """
+    cleaned = url.strip().rstrip("/")
+    parts = urlsplit(cleaned)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return cleaned
+    shown = re.sub(r"//[^/]*@", "//***@", cleaned)  # no credentials in messages
+    raise ValueError(
+        f"the server location {shown!r} is not an http:// or https:// URL with a host "
+        f"(for example {DEFAULT_SERVER})"
     )
 
 
@@ -116,7 +141,7 @@ class LightlyHttp:
         pool_size: int = 32,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = base_url.strip().rstrip("/")
+        self.base_url = check_server_url(base_url)
         self._token = token
         self.timeout = timeout
         self.retry = retry
@@ -318,6 +343,10 @@ class LightlyHttp:
                 )
                 error.__cause__ = self._redacted(exc)
                 retry_after = None
+            except _MALFORMED as exc:
+                raise TransportError(
+                    f"{method} {label}: malformed URL, not sent ({type(exc).__name__})"
+                ) from self._redacted(exc)
             except requests.RequestException as exc:
                 error = TransportError(
                     f"{method} {label}: could not reach {_host(url)} "
@@ -347,6 +376,8 @@ class RedactedCause(Exception):
 def _url_label(url: str) -> str:
     """A signed URL without its query string (which holds the signature)."""
     parts = urlsplit(url)
+    if not parts.netloc:
+        return parts.path
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 

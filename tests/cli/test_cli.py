@@ -33,6 +33,32 @@ def test_run_without_token_is_usage_error(
     assert "export LIGHTLY_TOKEN" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("flags", "environment", "origin"),
+    [
+        (["--server", "localhost:5000"], None, "--server"),
+        ([], "ftp://lightly.example.com", "LIGHTLY_SERVER_LOCATION"),
+    ],
+)
+def test_a_server_location_that_is_no_url_is_a_usage_error_before_anything_runs(
+    flags: list[str],
+    environment: str | None,
+    origin: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LIGHTLY_TOKEN", "t0ken")
+    if environment is not None:
+        monkeypatch.setenv("LIGHTLY_SERVER_LOCATION", environment)
+    monkeypatch.chdir(tmp_path)
+    assert main([*flags, str(ROOT / "workflows" / "quickstart.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {origin}: the server location ")
+    assert "is not an http:// or https:// URL with a host" in err
+    assert not list(tmp_path.glob(".lightly-run/runs/*"))  # no run was started
+
+
 def test_invalid_input_value(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,6 +13,7 @@ import responses
 
 from runner.client import (
     ApiError,
+    ApiWorkflowClient,
     BadRequest,
     NotFound,
     RateLimited,
@@ -240,3 +241,32 @@ def test_query_values_are_percent_encoded_as_the_platform_expects(http: LightlyH
     http.get("/v1/x", params={"fileName": "dir a/b+c é.jpg", "isThumbnail": True, "skip": None})
     url = responses.calls[0].request.url
     assert url == f"{URL}?fileName=dir%20a/b%2Bc%20%C3%A9.jpg&isThumbnail=True&token={TOKEN}"
+
+
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        ("api.lightly.ai", "'api.lightly.ai'"),
+        ("ftp://files.example.com", "'ftp://files.example.com'"),
+        ("https://", "'https:'"),
+        ("http://user:secret@/v1", "'http://***@/v1'"),
+    ],
+)
+def test_a_server_location_that_is_no_http_url_is_refused_at_construction(
+    location: str, shown: str
+) -> None:
+    with pytest.raises(ValueError) as info:
+        ApiWorkflowClient(token=TOKEN, server_location=location)
+    assert str(info.value) == (
+        f"the server location {shown} is not an http:// or https:// URL with a host "
+        "(for example https://api.lightly.ai)"
+    )
+    assert "secret" not in str(info.value)
+
+
+def test_a_malformed_signed_url_is_not_retried(http: LightlyHttp, sleeps: Sleeps) -> None:
+    with pytest.raises(TransportError) as info:
+        http.put_signed("blobs/x.webp?signature=SIG", b"data")
+    assert str(info.value) == "PUT blobs/x.webp: malformed URL, not sent (MissingSchema)"
+    assert sleeps == []
+    assert "SIG" not in str(info.value)

@@ -115,7 +115,17 @@ def _backend(args: argparse.Namespace, stack: ExitStack) -> tuple[str | None, st
         raise UsageError(
             "no Lightly token: export LIGHTLY_TOKEN=<your token>, or use --local for the embedded server"
         )
-    return args.server or os.environ.get("LIGHTLY_SERVER_LOCATION"), token
+    from runner.client import check_server_url
+
+    location, origin = args.server, "--server"
+    if not location and os.environ.get("LIGHTLY_SERVER_LOCATION"):
+        location, origin = os.environ["LIGHTLY_SERVER_LOCATION"], "LIGHTLY_SERVER_LOCATION"
+    if location:
+        try:
+            check_server_url(location)
+        except ValueError as error:
+            raise UsageError(f"{origin}: {error}") from None
+    return location, token
 
 
 def plan(args: argparse.Namespace) -> int:
