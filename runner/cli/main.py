@@ -113,14 +113,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _int_between(low: int, high: int | None) -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high] (no upper bound for None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"{value} is out of range: use {bounds}")
+        return value
+
+    return parse
+
+
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument(
+        "--port", type=_int_between(0, 65535), default=5000, help="0: any free port"
+    )
     parser.add_argument("--data-dir", default=".lightly-run/local")
     parser.add_argument(
         "--token", help="the token clients must send (default: generated on first start)"
     )
-    parser.add_argument("--workers", type=int, default=1, help="local compute workers (0: none)")
+    parser.add_argument(
+        "--workers", type=_int_between(0, None), default=1, help="local compute workers (0: none)"
+    )
 
 
 COMMANDS = ("run", "validate", "plan", "actions", "schema", "serve")
@@ -163,6 +183,16 @@ def _handle(args: argparse.Namespace) -> int:
         # pointing stdout at devnull keeps the interpreter's final flush from failing again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as error:
+        if error.filename is None:
+            return _unexpected(error, masker)
+        # a folder or file the command was pointed at cannot be used: the user can fix that
+        names = " -> ".join(str(n) for n in (error.filename, error.filename2) if n is not None)
+        reason = error.strerror or str(error)
+        if isinstance(error, (FileExistsError, NotADirectoryError)):
+            reason = "a file is in the way where a folder is needed"
+        print(masker.mask(f"error: {names}: {reason}"), file=sys.stderr)
+        return EXIT_INVALID
     except Exception as error:
         return _unexpected(error, masker)
 

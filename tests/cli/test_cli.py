@@ -59,6 +59,44 @@ def test_a_server_location_that_is_no_url_is_a_usage_error_before_anything_runs(
     assert not list(tmp_path.glob(".lightly-run/runs/*"))  # no run was started
 
 
+@pytest.mark.parametrize(
+    ("flag", "expected"),
+    [
+        ("--state-dir", "a file is in the way where a folder is needed"),
+        ("--data-dir", "a file is in the way where a folder is needed"),
+    ],
+)
+def test_a_file_where_a_folder_is_needed_is_named_not_a_crash(
+    flag: str,
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("in-the-way").write_text("keep me")
+    workflow = str(ROOT / "workflows" / "quickstart.yaml")
+    assert main(["--local", flag, "in-the-way", workflow]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: in-the-way: {expected}\n"
+    assert Path("in-the-way").read_text() == "keep me"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--port", "99999"], "argument --port: 99999 is out of range: use from 0 to 65535"),
+        (["--workers", "-1"], "argument --workers: -1 is out of range: use at least 0"),
+        (["--workers", "two"], "argument --workers: 'two' is not an integer"),
+    ],
+)
+def test_serve_refuses_out_of_range_numbers(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", *arguments]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_invalid_input_value(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
