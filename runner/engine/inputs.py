@@ -29,7 +29,12 @@ def _coerce(spec: InputSpec, value: Any) -> Any:
             raise ValueError(value)
         return json.loads(value) if value.strip()[:1] in "[{" else yaml.safe_load(value)
     except (ValueError, yaml.YAMLError):
-        raise UsageError(f"input '{spec.name}' must be a {spec.type}, got {value!r}") from None
+        raise UsageError(f"input '{spec.name}' must be {_a(spec.type)}, got {value!r}") from None
+
+
+def _a(type_name: str) -> str:
+    """``an integer``, ``a string``: the type with its article, for messages."""
+    return f"{'an' if type_name[0] in 'aeiou' else 'a'} {type_name}"
 
 
 _TYPES: dict[str, Any] = {
@@ -64,7 +69,7 @@ def resolve_inputs(specs: Mapping[str, InputSpec], given: Mapping[str, Any]) -> 
         if not isinstance(value, expected) or (
             isinstance(value, bool) and spec.type in ("integer", "number")
         ):
-            raise UsageError(f"input '{name}' must be a {spec.type}, got {value!r}")
+            raise UsageError(f"input '{name}' must be {_a(spec.type)}, got {value!r}")
         if spec.enum is not None and value not in spec.enum:
             raise UsageError(f"input '{name}' must be one of {list(spec.enum)}, got {value!r}")
         if spec.minimum is not None and value < spec.minimum:

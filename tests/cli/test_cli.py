@@ -104,7 +104,7 @@ def test_invalid_input_value(
     assert (
         main(["--local", str(ROOT / "workflows" / "quickstart.yaml"), "-i", "n_samples=ten"]) == 2
     )
-    assert "input 'n_samples' must be a integer" in capsys.readouterr().err
+    assert "input 'n_samples' must be an integer" in capsys.readouterr().err
 
 
 def test_unknown_input(
