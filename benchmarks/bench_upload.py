@@ -7,14 +7,14 @@ same bytes (the thumbnails, plus the originals in ``full`` mode) to the same
 server, one request per blob, measured in the same run. Target: ``upload_dataset``
 reaches at least 70 % of the loop's throughput.
 
-``upload_dataset`` also creates each sample (POST) and fetches its write URL (GET),
-and computes metadata and a WebP thumbnail: per image it makes 3 requests where the
-loop makes 1. On pure loopback a request costs only CPU (about 1 ms of ``requests``
-in the client), so there the upload is CPU-bound and cannot reach the target on 2
-cores: 3 requests plus a thumbnail cost about 4-5 ms of client CPU against the loop's
-1-1.5 ms. ``--latency-ms`` makes the server wait before each answer, like the
-network between a user and the platform; from about 2 ms on, the 8 parallel workers
-hide the extra requests. The default runs 0, 1, 2 and 5 ms.
+``upload_dataset`` also creates each sample (POST ``samples/withWriteUrls``, which
+answers with the write URLs), and computes metadata and a WebP thumbnail: per image
+it makes 2 requests where the loop makes 1. On pure loopback a request costs only
+CPU (about 1 ms of ``requests`` in the client), so there the upload is CPU-bound and
+cannot reach the target on 2 cores: 2 requests plus a thumbnail cost about 4-5 ms of
+client CPU against the loop's 1-1.5 ms. ``--latency-ms`` makes the server wait before
+each answer, like the network between a user and the platform; from about 2 ms on,
+the 8 parallel workers hide the extra request. The default runs 0, 1, 2 and 5 ms.
 
 Run: ``.venv/bin/python benchmarks/bench_upload.py [--images 2000] [--workers 8]
 [--modes thumbnails,full] [--latency-ms 0,5]``
@@ -97,7 +97,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._read_body()
         Handler.counter += 1
-        self._answer(201, {"id": f"{Handler.counter:024x}"})
+        sample = f"{Handler.counter:024x}"
+        if self.path.split("?", 1)[0].endswith("/withWriteUrls"):
+            base = f"{self._base()}/blobs/{sample}"
+            urls = {"full": f"{base}/full?sig=x", "thumb": f"{base}/thumb?sig=x"}
+            self._answer(201, {"id": sample, "sampleWriteUrls": urls})
+            return
+        self._answer(201, {"id": sample})
 
     def do_PUT(self) -> None:
         self._read_body()

@@ -22,6 +22,11 @@ BLOBS = "https://blobs.test"
 SAMPLE = "5" * 24
 
 
+def with_write_urls(sample: str = SAMPLE, full: str = "full", thumb: str = "thumb") -> Any:
+    urls = {"full": f"{BLOBS}/{full}?sig=2", "thumb": f"{BLOBS}/{thumb}?sig=1"}
+    return {"id": sample, "sampleWriteUrls": urls}
+
+
 def make_images(folder: Path, names: list[str], size: tuple[int, int] = (300, 200)) -> None:
     for name in names:
         path = folder / name
@@ -66,8 +71,7 @@ def test_upload_dataset_thumbnails(
 ) -> None:
     make_images(tmp_path, ["old.jpg", "sub/new.1.png"])
     add_preamble(mocked, tags=[], on_server=["old.jpg"])
-    mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
-    mocked.get(f"{SERVER}{D}/samples/{SAMPLE}/writeurl", json=f"{BLOBS}/thumb?sig=1")
+    mocked.post(f"{SERVER}{D}/samples/withWriteUrls", status=201, json=with_write_urls())
     mocked.put(f"{BLOBS}/thumb", body="")
     mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
 
@@ -80,7 +84,8 @@ def test_upload_dataset_thumbnails(
     assert_call(calls[3], "GET", f"{D}/datasource")
     job = {"total": 2, "processed": 1, "uploadMethod": "USER_PIP", "isRegistered": True}
     assert_call(calls[4], "PUT", f"{D}/registerDatasetUpload", body=job)
-    assert_call(calls[5], "POST", f"{D}/samples")
+    # one request creates the sample and returns its write URLs (1.4.10: two, §8.1 c-d)
+    assert_call(calls[5], "POST", f"{D}/samples/withWriteUrls")
     sample = body_of(calls[5])
     assert list(sample) == ["fileName", "thumbName", "exif", "metaData", "customMetaData"]
     assert sample["fileName"] == "sub/new.1.png" and sample["thumbName"] == "sub/new.1_thumb.webp"
@@ -103,15 +108,47 @@ def test_upload_dataset_thumbnails(
     assert (
         meta["mean"] == pytest.approx([200 / 255, 100 / 255, 50 / 255]) and meta["sharpness"] == 0.0
     )
-    assert_call(calls[6], "GET", f"{D}/samples/{SAMPLE}/writeurl", [("isThumbnail", "True")])
-    assert_call(calls[7], "PUT", "/thumb", [("sig", "1")], authenticated=False)
-    thumbnail = Image.open(io.BytesIO(calls[7].request.body))
+    assert_call(calls[6], "PUT", "/thumb", [("sig", "1")], authenticated=False)
+    thumbnail = Image.open(io.BytesIO(calls[6].request.body))
     assert thumbnail.format == "WEBP" and thumbnail.size == (128, 85)
-    assert "Content-Type" not in calls[7].request.headers
+    assert "Content-Type" not in calls[6].request.headers
     assert_call(
-        calls[8], "POST", f"{D}/tags/initial", body={"imgType": "thumbnail", "creator": "USER_PIP"}
+        calls[7], "POST", f"{D}/tags/initial", body={"imgType": "thumbnail", "creator": "USER_PIP"}
     )
-    assert len(calls) == 9
+    assert len(calls) == 8
+
+
+@pytest.mark.parametrize("refusal", [404, 405])
+def test_upload_dataset_on_a_server_without_with_write_urls_fetches_the_urls_separately(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path, refusal: int
+) -> None:
+    make_images(tmp_path, ["a.jpg", "b.jpg"])
+    add_preamble(mocked, tags=[], on_server=[])
+    mocked.post(
+        f"{SERVER}{D}/samples/withWriteUrls",
+        status=refusal,
+        json={"code": "NOT_FOUND", "error": "no such route"},
+    )
+    for i, sample in enumerate((SAMPLE, "9" * 24)):
+        mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": sample})
+        mocked.get(f"{SERVER}{D}/samples/{sample}/writeurl", json=f"{BLOBS}/thumb{i}?sig=1")
+        mocked.put(f"{BLOBS}/thumb{i}", body="")
+    mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
+
+    client.upload_dataset(str(tmp_path), max_workers=1)
+
+    # asked once; then the 1.4.10 sequence (§8.1 c-d) for every image, the first included
+    assert len(requests_to(mocked, "POST", "/samples/withWriteUrls$")) == 1
+    per_image = [(c.request.method, c.request.url.split("?")[0]) for c in mocked.calls[6:-1]]
+    assert per_image == [
+        ("POST", f"{SERVER}{D}/samples"),
+        ("GET", f"{SERVER}{D}/samples/{SAMPLE}/writeurl"),
+        ("PUT", f"{BLOBS}/thumb0"),
+        ("POST", f"{SERVER}{D}/samples"),
+        ("GET", f"{SERVER}{D}/samples/{'9' * 24}/writeurl"),
+        ("PUT", f"{BLOBS}/thumb1"),
+    ]
+    assert body_of(mocked.calls[6]) == body_of(mocked.calls[5])
 
 
 def test_upload_dataset_full_mode_on_azure_upsizes(
@@ -124,16 +161,16 @@ def test_upload_dataset_full_mode_on_azure_upsizes(
         on_server=[],
         datasource={"type": "AZURE", "fullPath": "c/d"},
     )
-    mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
-    urls = {"full": f"{BLOBS}/full?sig=2", "thumb": f"{BLOBS}/thumb?sig=3"}
-    mocked.get(f"{SERVER}{D}/samples/{SAMPLE}/writeurls", json=urls)
+    mocked.post(f"{SERVER}{D}/samples/withWriteUrls", status=201, json=with_write_urls())
     mocked.put(f"{BLOBS}/thumb", body="")
     mocked.put(f"{BLOBS}/full", body="")
     mocked.post(f"{SERVER}{D}/tags/upsize", status=201, json={"id": "8" * 24})
 
     client.upload_dataset(tmp_path, mode="full")
 
-    assert_call(mocked.calls[6], "GET", f"{D}/samples/{SAMPLE}/writeurls")
+    assert_call(mocked.calls[5], "POST", f"{D}/samples/withWriteUrls")
+    assert_call(mocked.calls[6], "PUT", "/thumb", [("sig", "1")], authenticated=False)
+    assert_call(mocked.calls[7], "PUT", "/full", [("sig", "2")], authenticated=False)
     full = requests_to(mocked, "PUT", "/full")[0].request
     assert full.body == (tmp_path / "a.jpg").read_bytes()
     size = str(len(full.body))
@@ -149,6 +186,26 @@ def test_upload_dataset_full_mode_on_azure_upsizes(
         and upsize["upsizeTagCreator"] == "USER_PIP"
     )
     assert re.fullmatch(r"\d{8}_\d{2}h\d{2}m\d{2}s", upsize["upsizeTagName"])
+
+
+def test_upload_dataset_full_mode_without_with_write_urls_gets_both_urls_at_once(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    make_images(tmp_path, ["a.jpg"])
+    add_preamble(mocked, tags=[], on_server=[])
+    mocked.post(f"{SERVER}{D}/samples/withWriteUrls", status=404, body="")
+    mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
+    urls = with_write_urls()["sampleWriteUrls"]
+    mocked.get(f"{SERVER}{D}/samples/{SAMPLE}/writeurls", json=urls)
+    mocked.put(f"{BLOBS}/thumb", body="")
+    mocked.put(f"{BLOBS}/full", body="")
+    mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
+
+    client.upload_dataset(tmp_path, mode="full")
+
+    assert_call(mocked.calls[7], "GET", f"{D}/samples/{SAMPLE}/writeurls")
+    assert requests_to(mocked, "PUT", "/full")[0].request.body == (tmp_path / "a.jpg").read_bytes()
+    assert len(requests_to(mocked, "PUT", "/thumb")) == 1
 
 
 def test_upload_dataset_metadata_mode_with_custom_metadata(
@@ -204,8 +261,8 @@ def test_upload_dataset_partial_failure_warns(
     make_images(tmp_path, ["a.jpg", "b.jpg"])
     add_preamble(mocked, tags=[], on_server=[])
     for i, sample in enumerate((SAMPLE, "9" * 24)):
-        mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": sample})
-        mocked.get(f"{SERVER}{D}/samples/{sample}/writeurl", json=f"{BLOBS}/thumb{i}?sig=1")
+        created = with_write_urls(sample, thumb=f"thumb{i}")
+        mocked.post(f"{SERVER}{D}/samples/withWriteUrls", status=201, json=created)
     mocked.put(f"{BLOBS}/thumb0", status=403, body="expired")  # a.jpg: not retried
     mocked.put(f"{BLOBS}/thumb1", body="")
     mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
@@ -228,7 +285,9 @@ def test_upload_dataset_all_failed_raises(
     make_images(tmp_path, ["a.jpg", "b.jpg"])
     add_preamble(mocked, tags=[], on_server=[])
     mocked.post(
-        f"{SERVER}{D}/samples", status=400, json={"code": "BAD_REQUEST", "error": "invalid"}
+        f"{SERVER}{D}/samples/withWriteUrls",
+        status=400,
+        json={"code": "BAD_REQUEST", "error": "invalid"},
     )
     with pytest.raises(
         RuntimeError,
@@ -236,6 +295,7 @@ def test_upload_dataset_all_failed_raises(
     ):
         client.upload_dataset(str(tmp_path), max_workers=2)
     assert not requests_to(mocked, "POST", "/tags/")
+    assert not requests_to(mocked, "POST", "/samples$")  # only 404/405 mean 'no such route'
 
 
 def test_upload_dataset_accepts_a_dataset_object(
@@ -334,8 +394,7 @@ def test_upload_progress_goes_to_the_clients_progress_factory(
     )
     make_images(tmp_path, ["a.png", "b.png", "c.png", "old.png"])
     add_preamble(mocked, tags=[{"id": "7" * 24}], on_server=["old.png"])
-    mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
-    mocked.get(f"{SERVER}{D}/samples/{SAMPLE}/writeurl", json=f"{BLOBS}/thumb?sig=1")
+    mocked.post(f"{SERVER}{D}/samples/withWriteUrls", status=201, json=with_write_urls())
     mocked.put(f"{BLOBS}/thumb", body="")
     mocked.post(f"{SERVER}{D}/tags/upsize", status=201, json={"id": "6" * 24})
 

@@ -55,7 +55,13 @@ class _Api(BaseHTTPRequestHandler):
             self._answer(404, {"code": "NOT_FOUND", "error": path})
 
     def do_POST(self) -> None:
-        self._answer(201, {"id": f"{len(_Api.requests):024x}"})
+        sample = f"{len(_Api.requests):024x}"
+        if self.path.split("?")[0].endswith("/samples/withWriteUrls"):
+            blobs = f"http://{self.headers['Host']}/blobs/{sample}"
+            urls = {"full": f"{blobs}/full?sig=s", "thumb": f"{blobs}/thumb?sig=s"}
+            self._answer(201, {"id": sample, "sampleWriteUrls": urls})
+        else:
+            self._answer(201, {"id": sample})
 
     def do_PUT(self) -> None:
         self._answer(200)
@@ -82,5 +88,6 @@ def test_parallel_uploads_reuse_keep_alive_connections(server: str, tmp_path: Pa
 
     puts = [r for r in _Api.requests if r.startswith("PUT /blobs/")]
     assert len(puts) == 30
-    assert len(_Api.requests) == 6 + 3 * 30  # §8.1: 5 calls before, 1 after, 3 per image
+    # §8.1: 5 calls before, 1 after; per image POST samples/withWriteUrls, PUT thumbnail
+    assert len(_Api.requests) == 6 + 2 * 30
     assert _Api.connections <= 3  # one per worker thread, never one per request
