@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 import random
 import threading
@@ -67,7 +69,7 @@ class Engine:
                     reusing
                     and previous
                     and previous.status in ("succeeded", "skipped")
-                    and previous.digest == workflow.step_digests.get(step.id)
+                    and previous.digest == self._digest(step, workflow, context)
                 ):
                     previous.reused = True
                     self._expose(context, step.id, previous)
@@ -148,6 +150,28 @@ class Engine:
             },
         }
 
+    def _digest(self, step: Step, workflow: Workflow, context: dict[str, Any]) -> str:
+        """The step's definition and the inputs and environment variables its templates read.
+
+        ``--resume`` reuses a step only while this is unchanged. Secret values are left
+        out (a state file must not hold even their hash): changing one alone does not
+        run a succeeded step again.
+        """
+        read: dict[str, Any] = {}
+        for ref in templates.references([step.with_, step.if_, step.for_each]):
+            if ref[0] not in ("inputs", "env"):
+                continue  # steps.*: a changed earlier step already ends reuse
+            values = context[ref[0]]
+            for name in [ref[1]] if len(ref) > 1 else sorted(values):
+                value = values.get(name)
+                if self.masker.mask(value) == value:
+                    read[f"{ref[0]}.{name}"] = value
+        definition = workflow.step_digests.get(step.id, "")
+        if not read:
+            return definition
+        text = json.dumps([definition, read], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     @staticmethod
     def _expose(context: dict[str, Any], step_id: str, record: StepRecord) -> None:
         context["steps"][step_id] = {"outputs": record.outputs, "status": record.status}
@@ -156,7 +180,7 @@ class Engine:
         self, step: Step, workflow: Workflow, context: dict[str, Any], state: RunState
     ) -> StepRecord:
         record = StepRecord(
-            digest=workflow.step_digests.get(step.id, ""), status="running", started_at=self.clock()
+            digest=self._digest(step, workflow, context), status="running", started_at=self.clock()
         )
         state.steps[step.id] = record
         self.store.save(state)

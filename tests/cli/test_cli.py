@@ -82,6 +82,39 @@ def test_a_file_where_a_folder_is_needed_is_named_not_a_crash(
     assert Path("in-the-way").read_text() == "keep me"
 
 
+RESUMABLE = """version: 1
+name: resumable
+inputs:
+  n: {type: integer, default: 5}
+steps:
+  - id: write
+    uses: write_file
+    with: {path: n.txt, content: "n={{ inputs.n }}"}
+  - id: check
+    uses: assert
+    with: {that: "{{ inputs.n > 1 }}"}
+"""
+
+
+def test_resume_goes_on_with_the_inputs_the_run_started_with_unless_given_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(RESUMABLE)
+    assert main(["--local", "--no-progress", "wf.yaml", "-i", "n=0"]) == 1
+    capsys.readouterr()
+
+    # n stays 0 (not the default 5): 'write' is reused, 'check' fails again
+    assert main(["--local", "--no-progress", "wf.yaml", "--resume"]) == 1
+    err = capsys.readouterr().err
+    assert "↺ write reused" in err and "✗ check failed" in err
+
+    # a new value: 'write' read it, so it runs again
+    assert main(["--local", "--no-progress", "wf.yaml", "--resume", "-i", "n=2"]) == 0
+    err = capsys.readouterr().err
+    assert "✓ write succeeded" in err and Path("n.txt").read_text() == "n=2"
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

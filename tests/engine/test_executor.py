@@ -198,6 +198,53 @@ def test_resume_reruns_a_changed_step(tmp_path: Path, engine: Engine, actions: F
     assert [args["value"] for _, args in actions.calls] == [1, 2]
 
 
+def test_resume_reruns_a_step_whose_inputs_or_environment_changed(
+    tmp_path: Path, engine: Engine, actions: FakeActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGION", "eu")
+    workflow = _workflow(
+        tmp_path,
+        """  - id: a
+    uses: echo
+    with: {value: "{{ inputs.n }}-{{ env.REGION }}"}
+  - id: b
+    uses: echo
+    with: {value: b}
+""",
+        "inputs:\n  n: {type: integer, default: 1}\n",
+    )
+    first = engine.run(workflow, {"n": 1})
+
+    def resume(inputs: dict[str, Any]) -> None:
+        engine.run(workflow, inputs, resume=engine.store.load(first.run_id))
+
+    resume({"n": 1})  # nothing changed: nothing runs
+    resume({"n": 2})
+    monkeypatch.setenv("REGION", "us")
+    resume({"n": 2})
+    monkeypatch.setenv("UNREAD", "x")
+    resume({"n": 2})
+    values = [args["value"] for _, args in actions.calls]
+    assert values == ["1-eu", "b", "2-eu", "b", "2-us", "b"]
+
+
+def test_resume_leaves_secrets_out_of_the_step_digest(
+    tmp_path: Path, engine: Engine, actions: FakeActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_KEY", "first-secret-value")
+    workflow = _workflow(
+        tmp_path, '  - id: a\n    uses: echo\n    with: {value: "{{ secrets.API_KEY }}"}\n'
+    )
+    first = engine.run(workflow, {})
+    monkeypatch.setenv("API_KEY", "second-secret-value")
+    engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+    assert len(actions.calls) == 1  # a changed secret alone does not run a step again
+    saved = next((tmp_path / "state" / "runs").glob("*/state.json")).read_text()
+    digest = json.loads(saved)["steps"]["a"]["digest"]
+    assert digest == workflow.step_digests["a"]  # the definition only, no trace of the value
+    assert "secret-value" not in saved
+
+
 def test_ctrl_c_saves_state(tmp_path: Path, engine: Engine) -> None:
     workflow = _workflow(tmp_path, "  - id: a\n    uses: echo\n  - id: b\n    uses: interrupt\n")
     with pytest.raises(KeyboardInterrupt):

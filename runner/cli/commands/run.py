@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from runner.workflow.loader import load
 
     workflow = load(args.workflow, load_catalog())
-    inputs = resolve_inputs(workflow.inputs, _inputs(args))
+    given = _inputs(args)
+    inputs = resolve_inputs(workflow.inputs, given)  # mistakes first, before any lock
     masker = Masker.from_environment()
     store = StateStore(Path(args.state_dir))
     observer = ConsoleObserver(masker)
@@ -58,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         if args.resume is not None:  # before any server starts: a wrong id is cheap to report
             resume = (
                 store.latest(args.workflow) if args.resume == "latest" else store.load(args.resume)
+            )
+            inputs = resolve_inputs(
+                workflow.inputs, {**_recorded_inputs(resume, workflow), **given}
             )
         server_location, token = _backend(args, stack)
         masker.add(token)
@@ -85,6 +89,20 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return exit_code(state)
+
+
+def _recorded_inputs(state: Any, workflow: Any) -> dict[str, Any]:
+    """The inputs a run was started with, but secret ones (recorded masked): a resumed
+    run goes on with them unless ``-i`` or ``--inputs-file`` sets them again."""
+    from runner.engine.secrets import MASK
+
+    return {
+        name: value
+        for name, value in state.inputs.items()
+        if name in workflow.inputs
+        and not workflow.inputs[name].secret
+        and not (isinstance(value, str) and MASK in value)
+    }
 
 
 def _progress(args: argparse.Namespace, observer: Any) -> Any:
