@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import pathlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,8 +61,9 @@ def _error_diagnostics(source: Source, error: ValidationError, base: Path) -> It
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         schema: Any = error.schema  # a mapping here: our schemas have no boolean subschemas
         allowed = schema.get("properties", {})
+        patterns = schema.get("patternProperties", {})
         for key in error.instance:
-            if key not in allowed:
+            if key not in allowed and not any(re.search(p, str(key)) for p in patterns):
                 yield source.at(
                     (*path, key),
                     f"unknown key '{key}' in {where}{did_you_mean(key, allowed)}",

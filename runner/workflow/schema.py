@@ -63,6 +63,12 @@ def core_schema() -> dict[str, Any]:
         "title": "lightly-run workflow",
         "type": "object",
         "additionalProperties": False,
+        "patternProperties": {
+            "^x-": {
+                "description": "Ignored by lightly-run: a place for YAML anchors (&name) that "
+                "steps reuse with *name or <<: *name."
+            }
+        },
         "required": ["version", "name", "steps"],
         "properties": {
             "version": {"const": 1},

@@ -39,12 +39,28 @@ class Source:
         return Diagnostic(self.file, line, col, message, tuple(path))
 
 
+#: values that YAML aliases (``*name``) may repeat in one file: DRY workflows need a few
+#: hundred; a "billion laughs" file would otherwise expand without end
+MAX_ALIAS_VALUES = 100_000
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+Entry = tuple[Any, yaml.Node, yaml.Node]  # key, key node, value node
+
+
+class _TooLarge(Exception):
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+
+
 class _Walker:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.constructor = yaml.constructor.SafeConstructor()
+        self._walked: set[int] = set()
+        self._repeated = 0
 
     def walk(self, node: yaml.Node, path: Path) -> Any:
+        self._count(node)
         self.source.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -52,12 +68,22 @@ class _Walker:
             return [self.walk(child, (*path, i)) for i, child in enumerate(node.value)]
         return self.constructor.construct_object(node, deep=True)
 
+    def _count(self, node: yaml.Node) -> None:
+        """Count the values that aliases repeat; too many end the walk."""
+        if id(node) not in self._walked:
+            self._walked.add(id(node))
+            return
+        self._repeated += 1
+        if self._repeated > MAX_ALIAS_VALUES:
+            raise _TooLarge(
+                node,
+                f"YAML aliases (*name) repeat more than {MAX_ALIAS_VALUES:,} values; "
+                "is an anchor (&name) used inside itself or nested many times?",
+            )
+
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = self.constructor.construct_object(key_node, deep=True)
-            if not isinstance(key, (str, int, float, bool)) or key is None:
-                key = str(key)
+        for key, key_node, value_node in self._entries(node):
             if key in result:
                 line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
                 self.source.diagnostics.append(
@@ -70,6 +96,39 @@ class _Walker:
             )
             result[key] = self.walk(value_node, (*path, key))
         return result
+
+    def _entries(self, node: yaml.MappingNode) -> list[Entry]:
+        """The entries of a mapping, merge keys (``<<: *name``) resolved as YAML 1.1 says:
+        the mapping's own keys win, then those of the earlier merged mappings."""
+        own: list[Entry] = []
+        merged: list[Entry] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                own.append((self._key(key_node), key_node, value_node))
+                continue
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
+            for source in sources:
+                self._count(source)
+                if not isinstance(source, yaml.MappingNode):
+                    raise yaml.constructor.ConstructorError(
+                        problem="'<<' merges a mapping or a list of mappings",
+                        problem_mark=source.start_mark,
+                    )
+                merged.extend(self._entries(source))
+        seen = {key for key, _, _ in own}
+        for entry in merged:
+            if entry[0] not in seen:
+                seen.add(entry[0])
+                own.append(entry)
+        return own
+
+    def _key(self, node: yaml.Node) -> Any:
+        key = self.constructor.construct_object(node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) or key is None:
+            key = str(key)
+        return key
 
 
 def parse(text: str, file: str) -> Source:
@@ -98,4 +157,11 @@ def parse(text: str, file: str) -> Source:
         mark = error.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         source.diagnostics.append(Diagnostic(file, line, col, f"YAML error: {error.problem}"))
+    except _TooLarge as error:
+        mark = error.node.start_mark
+        source.diagnostics.append(Diagnostic(file, mark.line + 1, mark.column + 1, str(error)))
+    except RecursionError:
+        source.diagnostics.append(
+            Diagnostic(file, 1, 1, "the YAML is nested too deeply (an anchor used inside itself?)")
+        )
     return source

@@ -78,3 +78,34 @@ def test_example_workflows_are_valid(path: Path) -> None:
 def test_missing_file_is_a_diagnostic(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "no/such/file.yaml"]) == 2
     assert "no/such/file.yaml:1:1: no such file" in capsys.readouterr().err
+
+
+def test_yaml_anchors_merge_keys_and_x_keys_are_valid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from runner.cli.catalog import load_catalog
+    from runner.workflow.loader import load
+
+    path = tmp_path / "anchors.yaml"
+    path.write_text(
+        """version: 1
+name: anchors
+x-shared: &shared {path: out.txt, content: from x-shared}
+steps:
+  - id: a
+    uses: write_file
+    with: *shared
+  - id: b
+    uses: write_file
+    with:
+      <<: *shared
+      content: own key wins
+  - id: c
+    uses: write_file
+    with: {path: c.txt, content: "{{ steps.b.outputs.path }}"}
+"""
+    )
+    assert main(["validate", str(path)]) == 0
+    steps = load(path, load_catalog()).steps
+    assert dict(steps[0].with_) == {"path": "out.txt", "content": "from x-shared"}
+    assert dict(steps[1].with_) == {"path": "out.txt", "content": "own key wins"}
