@@ -16,7 +16,7 @@ from typing import Any
 
 from runner.actions.registry import catalog_of, run_cancellable
 from runner.engine.events import IndentedObserver, RunObserver
-from runner.engine.secrets import Masker
+from runner.engine.secrets import MASK, Masker
 from runner.engine.state import RunState, StateStore, StepRecord, new_run_id
 from runner.errors import EXIT_OK, EXIT_STEP_FAILED, LightlyRunError, UsageError
 from runner.workflow import templates
@@ -57,9 +57,10 @@ class Engine:
         self, workflow: Workflow, inputs: dict[str, Any], *, resume: RunState | None = None
     ) -> RunState:
         """Run (or resume) ``workflow``; returns the final, saved state. Ctrl-C saves and re-raises."""
+        secrets = self._secrets(workflow, inputs)  # first: the state below masks with them
         state = self._start_state(workflow, inputs, resume)
         self._workflow_file = Path(workflow.path).resolve()
-        context = self._context(workflow, inputs, state)
+        context = self._context(workflow, inputs, secrets, state)
         reusing = resume is not None
         self.store.save(state)
         try:
@@ -103,7 +104,7 @@ class Engine:
     ) -> RunState:
         if resume is not None:
             resume.status, resume.finished_at = "running", None
-            resume.inputs = self.masker.mask(inputs)
+            resume.inputs = self._recordable(workflow, inputs)
             return resume
         return RunState(
             run_id=new_run_id(),
@@ -111,15 +112,22 @@ class Engine:
             workflow_path=workflow.path,
             source_digest=workflow.source_digest,
             started_at=self.clock(),
-            inputs=self.masker.mask(inputs),
+            inputs=self._recordable(workflow, inputs),
             steps={
                 s.id: StepRecord(digest=workflow.step_digests.get(s.id, "")) for s in workflow.steps
             },
         )
 
-    def _context(
-        self, workflow: Workflow, inputs: dict[str, Any], state: RunState
-    ) -> dict[str, Any]:
+    def _recordable(self, workflow: Workflow, inputs: dict[str, Any]) -> dict[str, Any]:
+        """``inputs`` as a state file may hold them: secret ones ``***`` whatever their value."""
+        return {
+            name: MASK if name in workflow.inputs and workflow.inputs[name].secret else value
+            for name, value in self.masker.mask(inputs).items()
+        }
+
+    def _secrets(self, workflow: Workflow, inputs: dict[str, Any]) -> dict[str, str]:
+        """The ``secrets`` the steps read, from the environment; they and secret inputs
+        join the masker."""
         secret_names = {
             ref[1]
             for step in workflow.steps
@@ -137,6 +145,12 @@ class Engine:
         for name, spec in workflow.inputs.items():
             if spec.secret:
                 self.masker.add(inputs.get(name))
+        return secrets
+
+    @staticmethod
+    def _context(
+        workflow: Workflow, inputs: dict[str, Any], secrets: dict[str, str], state: RunState
+    ) -> dict[str, Any]:
         return {
             "inputs": inputs,
             "env": dict(os.environ),

@@ -11,11 +11,13 @@ from runner.cli.main import main
 
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
 TOKEN = "lightly-token-0123456789abcdef"
+PASSWORD = "input-password-4711"
 
 WORKFLOW = """version: 1
 name: secrets
 inputs:
   fail: {type: boolean, default: false}
+  password: {type: string, secret: true}
 steps:
   - id: dataset
     uses: create_dataset
@@ -31,12 +33,12 @@ steps:
     uses: write_file
     with:
       path: out/echo.txt
-      content: "key={{ secrets.AWS_SECRET_ACCESS_KEY }} token={{ env.LIGHTLY_TOKEN }}"
+      content: "key={{ secrets.AWS_SECRET_ACCESS_KEY }} token={{ env.LIGHTLY_TOKEN }} password={{ inputs.password }}"
   - id: check
     uses: assert
     with:
       that: "{{ not inputs.fail }}"
-      message: "failing with {{ secrets.AWS_SECRET_ACCESS_KEY }} and {{ env.LIGHTLY_TOKEN }}"
+      message: "failing with {{ secrets.AWS_SECRET_ACCESS_KEY }} and {{ env.LIGHTLY_TOKEN }} and {{ inputs.password }}"
 """
 
 
@@ -58,6 +60,8 @@ def test_no_secret_anywhere(
             "json",
             "-i",
             f"fail={str(fail).lower()}",
+            "-i",
+            f"password={PASSWORD}",
         ]
     )
     out, err = capsys.readouterr()
@@ -67,6 +71,17 @@ def test_no_secret_anywhere(
     state_files = [p.read_text() for p in (tmp_path / ".lightly-run" / "runs").rglob("*.json")]
     assert state_files
     for text in [out, err, *state_files]:
-        assert SECRET not in text and TOKEN not in text
+        assert SECRET not in text and TOKEN not in text and PASSWORD not in text
+    (state,) = (json.loads(text) for text in state_files if '"run_id"' in text)
+    assert state["inputs"]["password"] == "***"
     if fail:
-        assert "failing with *** and ***" in err
+        assert "failing with *** and *** and ***" in err
+
+
+def test_plan_shows_secret_inputs_by_name_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "wf.yaml").write_text(WORKFLOW)
+    assert main(["plan", str(tmp_path / "wf.yaml"), "-i", f"password={PASSWORD}"]) == 0
+    out = capsys.readouterr().out
+    assert PASSWORD not in out and "password=<inputs.password>" in out

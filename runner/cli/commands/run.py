@@ -154,6 +154,9 @@ def plan(args: argparse.Namespace) -> int:
 
     workflow = load(args.workflow, load_catalog())
     inputs = resolve_inputs(workflow.inputs, _inputs(args))
+    for name, spec in workflow.inputs.items():
+        if spec.secret:  # never shown: like secrets, known only at run time
+            inputs[name] = _Unknown(f"inputs.{name}")
     context = {
         "inputs": inputs,
         "env": _Unknown("env"),
