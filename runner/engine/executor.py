@@ -102,20 +102,23 @@ class Engine:
     def _start_state(
         self, workflow: Workflow, inputs: dict[str, Any], resume: RunState | None
     ) -> RunState:
+        fresh = {
+            s.id: StepRecord(digest=workflow.step_digests.get(s.id, "")) for s in workflow.steps
+        }
         if resume is not None:
             resume.status, resume.finished_at = "running", None
             resume.inputs = self._recordable(workflow, inputs)
+            # the steps of the workflow as it is now: removed ones go, new ones are pending
+            resume.steps = {i: resume.steps.get(i, record) for i, record in fresh.items()}
             return resume
         return RunState(
             run_id=new_run_id(),
             workflow=workflow.name,
-            workflow_path=workflow.path,
+            workflow_path=os.path.abspath(workflow.path),  # --resume finds it from any folder
             source_digest=workflow.source_digest,
             started_at=self.clock(),
             inputs=self._recordable(workflow, inputs),
-            steps={
-                s.id: StepRecord(digest=workflow.step_digests.get(s.id, "")) for s in workflow.steps
-            },
+            steps=fresh,
         )
 
     def _recordable(self, workflow: Workflow, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -245,6 +245,36 @@ def test_resume_leaves_secrets_out_of_the_step_digest(
     assert "secret-value" not in saved
 
 
+def test_resume_keeps_the_steps_of_the_workflow_as_it_is_now(
+    tmp_path: Path, engine: Engine, actions: FakeActions
+) -> None:
+    actions.failures["echo"] = 1
+    first = engine.run(
+        _workflow(tmp_path, "  - id: a\n    uses: create\n  - id: b\n    uses: echo\n"), {}
+    )
+    assert first.steps["b"].status == "failed"
+    renamed = _workflow(tmp_path, "  - id: a\n    uses: create\n  - id: c\n    uses: echo\n")
+    resumed = engine.run(renamed, {}, resume=engine.store.load(first.run_id))
+    assert resumed.status == "succeeded"
+    assert {i: r.status for i, r in resumed.steps.items()} == {"a": "succeeded", "c": "succeeded"}
+
+
+def test_latest_run_is_found_by_the_workflow_files_absolute_path(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _workflow(tmp_path, "  - id: a\n    uses: echo\n")
+    workflow = load("wf.yaml", CATALOG)  # as given on the command line
+    first = engine.run(workflow, {})
+    assert engine.store.latest("wf.yaml").run_id == first.run_id
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "wf.yaml").write_text((tmp_path / "wf.yaml").read_text())
+    monkeypatch.chdir(other)  # the same relative name, another file
+    with pytest.raises(StateError, match=r"no earlier run of wf\.yaml"):
+        engine.store.latest("wf.yaml")
+
+
 def test_ctrl_c_saves_state(tmp_path: Path, engine: Engine) -> None:
     workflow = _workflow(tmp_path, "  - id: a\n    uses: echo\n  - id: b\n    uses: interrupt\n")
     with pytest.raises(KeyboardInterrupt):
