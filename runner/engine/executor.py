@@ -30,6 +30,10 @@ class StepTimeout(LightlyRunError):
     """A step did not finish within its timeout."""
 
 
+class ForEachItemFailed(LightlyRunError):
+    """One item of a ``for_each`` step failed (after its retries)."""
+
+
 class CalledWorkflowFailed(LightlyRunError):
     """A workflow run by ``run_workflow`` did not succeed."""
 
@@ -232,9 +236,15 @@ class Engine:
                 f"for_each of step '{step.id}' must give a list, got {type(items).__name__}"
             )
         results = []
-        for item in items:
-            arguments = templates.render(dict(step.with_), {**context, "item": item})
-            results.append(self._with_retry(step, action, arguments, record))
+        for number, item in enumerate(items, 1):
+            try:
+                arguments = templates.render(dict(step.with_), {**context, "item": item})
+                results.append(self._with_retry(step, action, arguments, record))
+            except Exception as error:
+                shown = repr(item) if len(repr(item)) <= 80 else repr(item)[:77] + "..."
+                raise ForEachItemFailed(
+                    f"item {number} of {len(items)} ({shown}): {_describe(error)}"
+                ) from error
         return {"result": [r.get("result") for r in results], "items": results}
 
     def _with_retry(

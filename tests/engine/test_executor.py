@@ -99,6 +99,22 @@ def test_if_skips_and_for_each_collects(
     assert actions.called("echo") == 4
 
 
+def test_a_failed_for_each_item_is_named(tmp_path: Path, engine: Engine) -> None:
+    workflow = _workflow(
+        tmp_path,
+        """  - id: each
+    uses: echo
+    for_each: [1, 2, x]
+    with: {value: "{{ 10 // item }}"}
+""",
+    )
+    state = engine.run(workflow, {})
+    assert state.steps["each"].error == (
+        "item 3 of 3 ('x'): in '{{ 10 // item }}': "
+        "unsupported operand type(s) for //: 'int' and 'str'"
+    )
+
+
 def test_retry_then_success(tmp_path: Path, engine: Engine, actions: FakeActions) -> None:
     actions.failures["echo"] = 2
     workflow = _workflow(
