@@ -71,6 +71,7 @@ def create_app(config: ServerConfig) -> Flask:
             app.register_blueprint(blueprint)
 
     app.before_request(_authenticate)
+    app.teardown_request(lambda error: store.release())
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -74,17 +74,27 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # connections no thread holds: a server thread lives for one keep-alive
+        # connection, so a connection per thread would be opened (and leaked) per client
+        self._idle: list[sqlite3.Connection] = []
+        self._idle_lock = threading.Lock()
         # executescript commits on its own, so it cannot run inside transaction()
         self._connection().executescript(SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
+            with self._idle_lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                # used by one thread at a time, but not always the same one
+                conn = sqlite3.connect(
+                    self.path, timeout=30, isolation_level=None, check_same_thread=False
+                )
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
         return conn
 
@@ -111,11 +121,27 @@ class Store:
         """The calling thread's connection, for reads."""
         return self._connection()
 
+    def release(self) -> None:
+        """Hand the calling thread's connection back for other threads (end of a request)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = None
+        if conn.in_transaction:  # pragma: no cover - transaction() always ends its own
+            conn.execute("ROLLBACK")
+        with self._idle_lock:
+            self._idle.append(conn)
+
     def close(self) -> None:
+        """Close the calling thread's connection and every idle one."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
     # -- users ------------------------------------------------------------------
 
