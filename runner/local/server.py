@@ -140,6 +140,7 @@ def serve(
     finally:
         stop_workers()
         server.server_close()
+        app.extensions["lightly_store"].close()
 
 
 def start_in_thread(

@@ -77,6 +77,7 @@ class Store:
         # connections no thread holds: a server thread lives for one keep-alive
         # connection, so a connection per thread would be opened (and leaked) per client
         self._idle: list[sqlite3.Connection] = []
+        self._opened: list[sqlite3.Connection] = []  # all of them, for close()
         self._idle_lock = threading.Lock()
         # executescript commits on its own, so it cannot run inside transaction()
         self._connection().executescript(SCHEMA)
@@ -95,6 +96,8 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
+                with self._idle_lock:
+                    self._opened.append(conn)
             self._local.conn = conn
         return conn
 
@@ -132,15 +135,21 @@ class Store:
         with self._idle_lock:
             self._idle.append(conn)
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close(self) -> None:
-        """Close the calling thread's connection and every idle one."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close every connection, also those of threads that never released theirs.
+
+        For shutdown: a thread still using the store afterwards gets an error.
+        """
+        self._local.conn = None
         with self._idle_lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
+            opened, self._opened, self._idle = self._opened, [], []
+        for conn in opened:
             conn.close()
 
     # -- users ------------------------------------------------------------------

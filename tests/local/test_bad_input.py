@@ -97,11 +97,12 @@ def test_unknown_ids_are_a_404(
     assert stored() == before
 
 
-def test_oversized_bodies_are_a_413(tmp_path: Path) -> None:
+def test_oversized_bodies_are_a_413(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     data_dir = tmp_path / "small"
     app = create_app(
         ServerConfig(data_dir=data_dir, public_url="http://localhost", max_body_bytes=2048)
     )
+    request.addfinalizer(app.extensions["lightly_store"].close)
     app.extensions["lightly_store"].ensure_user("a@x", TOKEN_A)
     api = Api(app.test_client(), TOKEN_A)
     dataset_id = api.post("/v1/datasets", json={"name": "small"}).get_json()["id"]

@@ -86,7 +86,7 @@ class LocalWorker:
                         self.stop.wait(POLL_SECONDS)
                 runs.set_worker_state(get_store(), self.worker_id, "OFFLINE")
             finally:
-                get_store().close()  # this thread's connection
+                get_store().release()  # this thread's connection, for others
 
     def step(self) -> bool:
         """Claim and perform one run; False when there was nothing to do."""
