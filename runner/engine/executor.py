@@ -217,7 +217,10 @@ class Engine:
             raise
         except Exception as error:
             record.status = "failed"
-            record.error = self.masker.mask(_describe(error))
+            hint = ""
+            if isinstance(error.__cause__ or error, templates.TemplateError):
+                hint = _without_outputs(step, context)
+            record.error = self.masker.mask(_describe(error) + hint)
         record.finished_at = self.clock()
         self._expose(context, step.id, record)
         self.store.save(state)
@@ -362,6 +365,21 @@ def _retryable(error: Exception, kinds: tuple[str, ...]) -> bool:
         ):
             return True
     return False
+
+
+def _without_outputs(step: Step, context: dict[str, Any]) -> str:
+    """A hint naming the earlier steps this one reads that ended without outputs."""
+    read = {
+        ref[1]
+        for ref in templates.references([step.with_, step.if_, step.for_each])
+        if ref[0] == "steps" and len(ref) > 2 and ref[2] == "outputs"
+    }
+    empty = [
+        f"step '{i}' {context['steps'][i]['status']}"
+        for i in sorted(read)
+        if i in context["steps"] and context["steps"][i]["status"] in ("skipped", "failed")
+    ]
+    return f" ({', '.join(empty)}: no outputs)" if empty else ""
 
 
 def _describe(error: BaseException) -> str:

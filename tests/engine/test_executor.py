@@ -115,6 +115,26 @@ def test_a_failed_for_each_item_is_named(tmp_path: Path, engine: Engine) -> None
     )
 
 
+def test_reading_outputs_of_a_skipped_step_says_it_was_skipped(
+    tmp_path: Path, engine: Engine
+) -> None:
+    workflow = _workflow(
+        tmp_path,
+        """  - id: a
+    uses: echo
+    if: "{{ false }}"
+  - id: b
+    uses: echo
+    with: {value: "{{ steps.a.outputs.value }}"}
+""",
+    )
+    state = engine.run(workflow, {})
+    assert state.steps["b"].error == (
+        "in '{{ steps.a.outputs.value }}': the mapping has no attribute 'value' "
+        "(step 'a' skipped: no outputs)"
+    )
+
+
 def test_retry_then_success(tmp_path: Path, engine: Engine, actions: FakeActions) -> None:
     actions.failures["echo"] = 2
     workflow = _workflow(
