@@ -178,6 +178,7 @@ class Engine:
         out (a state file must not hold even their hash): changing one alone does not
         run a succeeded step again.
         """
+        secret_inputs = {name for name, spec in workflow.inputs.items() if spec.secret}
         read: dict[str, Any] = {}
         for ref in templates.references([step.with_, step.if_, step.for_each]):
             if ref[0] not in ("inputs", "env"):
@@ -185,7 +186,8 @@ class Engine:
             values = context[ref[0]]
             for name in [ref[1]] if len(ref) > 1 else sorted(values):
                 value = values.get(name)
-                if self.masker.mask(value) == value:
+                secret = ref[0] == "inputs" and name in secret_inputs
+                if not secret and self.masker.mask(value) == value:
                     read[f"{ref[0]}.{name}"] = value
         definition = workflow.step_digests.get(step.id, "")
         if not read:
