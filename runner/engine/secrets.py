@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
 SECRET_ENV_NAME = re.compile(r"TOKEN|SECRET|KEY|PASSWORD|PASSWD|CREDENTIAL", re.I)
@@ -18,6 +21,7 @@ class Masker:
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None  # all values, longest first
         for value in values:
             self.add(value)
 
@@ -28,17 +32,30 @@ class Masker:
         return cls(v for k, v in environ.items() if SECRET_ENV_NAME.search(k))
 
     def add(self, value: Any) -> None:
+        """Mask ``value`` from now on, also as it appears in URLs, JSON and base64."""
         if isinstance(value, str) and len(value.strip()) >= MIN_SECRET_LENGTH:
-            self._values.add(value)
-            self._values.add(value.strip())
+            for variant in (value, value.strip()):
+                self._values.update(
+                    (
+                        variant,
+                        quote(variant, safe=""),  # in a query string or path
+                        quote_plus(variant, safe=""),  # in a form body
+                        json.dumps(variant)[1:-1],  # inside a JSON string
+                        base64.b64encode(variant.encode()).decode(),  # basic auth, configs
+                    )
+                )
+            self._pattern = None
 
     def mask(self, value: Any) -> Any:
         """A copy of ``value`` (str, or dicts/lists of them) with secrets replaced."""
         if isinstance(value, str):
-            for secret in sorted(self._values, key=len, reverse=True):
-                if secret in value:
-                    value = value.replace(secret, MASK)
-            return value
+            if not self._values:
+                return value
+            pattern = self._pattern
+            if pattern is None:
+                ordered = sorted(self._values, key=len, reverse=True)
+                pattern = self._pattern = re.compile("|".join(map(re.escape, ordered)))
+            return pattern.sub(MASK, value)
         if isinstance(value, dict):
             return {
                 self.mask(k) if isinstance(k, str) else k: self.mask(v) for k, v in value.items()
