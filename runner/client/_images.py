@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,12 @@ IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 )
 THUMBNAIL_SIZE = (128, 128)
+#: images above this many pixels are prepared one at a time: each needs several
+#: times its RGB size in memory (12 bytes a pixel at the peak), 8 at once could exhaust it
+LARGE_IMAGE_PIXELS = 24_000_000
+_LARGE_IMAGES = threading.BoundedSemaphore(1)
+#: rows of the Laplacian computed at once: memory stays bounded for any image height
+_SHARPNESS_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -48,17 +56,27 @@ def list_image_files(folder: Path) -> list[str]:
 def prepare_image(path: Path, file_name: str, *, with_thumbnail: bool) -> PreparedImage:
     """Load an image and compute its metadata, EXIF and thumbnail."""
     size = path.stat().st_size
+    corrupt = PreparedImage(file_name, {"sizeInBytes": size}, None, None, None)
     try:
-        with Image.open(path) as image:
-            image.load()
-            exif = _exif(image)
-            rgb = image.convert("RGB")
+        image = Image.open(path)
     except Exception:
-        return PreparedImage(file_name, {"sizeInBytes": size}, None, None, None)
-    thumbnail = _thumbnail(rgb) if with_thumbnail else None
+        return corrupt
+    with image:
+        width, height = image.size  # from the header: nothing decoded yet
+        with _LARGE_IMAGES if width * height > LARGE_IMAGE_PIXELS else nullcontext():
+            try:
+                image.load()
+                exif = _exif(image)
+                rgb = image if image.mode == "RGB" else image.convert("RGB")
+            except Exception:
+                return corrupt
+            if rgb is not image:
+                image.close()  # the decoded original is not needed any more
+            meta_data = {**_statistics(rgb), "sizeInBytes": size}
+            thumbnail = _thumbnail(rgb) if with_thumbnail else None  # last: it shrinks rgb
     return PreparedImage(
         file_name,
-        {**_statistics(rgb), "sizeInBytes": size},
+        meta_data,
         exif,
         thumbnail,
         thumbnail_name(file_name) if with_thumbnail else None,
@@ -66,12 +84,12 @@ def prepare_image(path: Path, file_name: str, *, with_thumbnail: bool) -> Prepar
 
 
 def _thumbnail(image: Image.Image) -> bytes:
-    copy = image.copy()
-    copy.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
+    """The WebP thumbnail; ``image`` itself is shrunk (a full-size copy would double memory)."""
+    image.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     # method 0: the fastest WebP effort level, ~2× faster than the default 4 for
     # thumbnail-sized images, at ~3 % more bytes; quality stays 90 (CONTRACT §3.4)
-    copy.save(buffer, format="WEBP", quality=90, method=0)
+    image.save(buffer, format="WEBP", quality=90, method=0)
     return buffer.getvalue()
 
 
@@ -100,24 +118,30 @@ def _statistics(image: Image.Image) -> dict[str, Any]:
         "sumOfSquares": (squares / 255.0**2).tolist(),
         "shape": [height, width, 3],
         "snr": raw_mean / raw_var**0.5 if raw_var > 0 else 0.0,
-        "sharpness": _sharpness(np.asarray(image.convert("L"), dtype=np.int16)),
+        "sharpness": _sharpness(np.asarray(image.convert("L"))),
     }
 
 
 def _sharpness(grey: np.ndarray) -> float:
     """Std of the grey image convolved with the 3×3 Laplacian (8 in the centre, -1 around).
 
-    int16 holds every intermediate (at most 9 × 255) and the moments are summed exactly
-    in int64 (einsum, not BLAS: BLAS threads of their own contend with upload threads).
+    Computed in bands of rows, so memory stays small for huge images. int16 holds
+    every intermediate (at most 9 × 255) and the moments are summed exactly in int64
+    (einsum, not BLAS: BLAS threads of their own contend with upload threads).
     """
-    if grey.shape[0] < 3 or grey.shape[1] < 3:
+    height, width = grey.shape
+    if height < 3 or width < 3:
         return 0.0
-    rows = grey[:-2] + grey[1:-1] + grey[2:]
-    box = rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]  # 3×3 sums
-    laplacian = (9 * grey[1:-1, 1:-1] - box).ravel()
-    count = laplacian.size
-    mean = int(laplacian.sum(dtype=np.int64)) / count
-    squares = int(np.einsum("i,i->", laplacian, laplacian, dtype=np.int64))
+    total = squares = 0
+    for top in range(0, height - 2, _SHARPNESS_ROWS):
+        band = grey[top : top + _SHARPNESS_ROWS + 2].astype(np.int16)
+        rows = band[:-2] + band[1:-1] + band[2:]
+        box = rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]  # 3×3 sums
+        laplacian = (9 * band[1:-1, 1:-1] - box).ravel()
+        total += int(laplacian.sum(dtype=np.int64))
+        squares += int(np.einsum("i,i->", laplacian, laplacian, dtype=np.int64))
+    count = (height - 2) * (width - 2)
+    mean = total / count
     return float(max(squares / count - mean * mean, 0.0) ** 0.5)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from runner.client import _images
 from runner.client._images import prepare_image
 
 
@@ -32,7 +33,7 @@ def _reference(pixels: np.ndarray) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("size", [(37, 53), (3, 3), (240, 320)])
+@pytest.mark.parametrize("size", [(37, 53), (3, 3), (240, 320), (2100, 7)])  # 2100: 3 bands
 def test_metadata_matches_the_contract_definition(tmp_path: Path, size: tuple[int, int]) -> None:
     rng = np.random.default_rng(sum(size))
     gradient = np.linspace(0, 150, size[1])[None, :, None]
@@ -55,3 +56,24 @@ def test_sharpness_of_a_flat_or_tiny_image_is_zero(tmp_path: Path) -> None:
         Image.new("RGB", size[::-1], (10, 200, 30)).save(path)
         meta = prepare_image(path, path.name, with_thumbnail=False).meta_data
         assert meta["sharpness"] == 0.0 and meta["snr"] > 0
+
+
+def test_large_images_are_prepared_one_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered: list[str] = []
+
+    class Gate:
+        def __enter__(self) -> None:
+            entered.append("large")
+
+        def __exit__(self, *exc_info: object) -> None:
+            pass
+
+    monkeypatch.setattr(_images, "_LARGE_IMAGES", Gate())
+    monkeypatch.setattr(_images, "LARGE_IMAGE_PIXELS", 50 * 50)
+    for name, size in (("small.png", (50, 50)), ("large.png", (51, 50))):
+        Image.new("RGB", size, (9, 9, 9)).save(tmp_path / name)
+        prepared = prepare_image(tmp_path / name, name, with_thumbnail=True)
+        assert prepared.thumbnail is not None and prepared.meta_data["shape"][:2] == [50, size[0]]
+    assert entered == ["large"]
