@@ -53,4 +53,9 @@ class StepFailed(LightlyRunError):
 
 
 class StateError(LightlyRunError):
-    """Run state could not be read, written or locked."""
+    """Run state could not be read, written or locked.
+
+    A usage error: no step ran; another ``--resume`` id or ``--state-dir`` fixes it.
+    """
+
+    exit_code = EXIT_INVALID

@@ -96,6 +96,17 @@ steps:
 """
 
 
+def test_resuming_a_run_that_does_not_exist_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(RESUMABLE)
+    assert main(["--local", "wf.yaml", "--resume", "nope"]) == 2
+    assert capsys.readouterr().err == "error: no run 'nope' in .lightly-run/runs\n"
+    assert main(["--local", "wf.yaml", "--resume"]) == 2
+    assert "no earlier run of wf.yaml" in capsys.readouterr().err
+
+
 def test_resume_goes_on_with_the_inputs_the_run_started_with_unless_given_again(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
