@@ -141,6 +141,20 @@ def test_serve_refuses_out_of_range_numbers(
     assert message in capsys.readouterr().err
 
 
+def test_serve_on_a_busy_port_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["serve", "--port", str(port), "--data-dir", str(tmp_path), "--workers", "0"])
+    assert code == 2
+    assert f"error: cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
 def test_invalid_input_value(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from runner.errors import EXIT_OK
+from runner.errors import EXIT_OK, UsageError
 
 
 def serve(args: argparse.Namespace) -> int:
     from runner.local.server import serve as serve_forever
 
-    serve_forever(
-        host=args.host,
-        port=args.port,
-        data_dir=Path(args.data_dir),
-        token=args.token,
-        workers=args.workers,
-    )
+    try:
+        serve_forever(
+            host=args.host,
+            port=args.port,
+            data_dir=Path(args.data_dir),
+            token=args.token,
+            workers=args.workers,
+        )
+    except SystemExit:  # werkzeug could not listen, and has said why
+        raise UsageError(f"cannot listen on {args.host}:{args.port}") from None
     return EXIT_OK
