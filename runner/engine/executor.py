@@ -189,6 +189,8 @@ class Engine:
                 secret = ref[0] == "inputs" and name in secret_inputs
                 if not secret and self.masker.mask(value) == value:
                     read[f"{ref[0]}.{name}"] = value
+        if getattr(self.registry.get(step.uses), "kind", None) == "engine":  # run_workflow
+            read["called file"] = _called_file_digest(step, workflow, context)
         definition = workflow.step_digests.get(step.id, "")
         if not read:
             return definition
@@ -367,6 +369,16 @@ def _retryable(error: Exception, kinds: tuple[str, ...]) -> bool:
         ):
             return True
     return False
+
+
+def _called_file_digest(step: Step, workflow: Workflow, context: dict[str, Any]) -> str:
+    """The content digest of the file a ``run_workflow`` step calls ("?" if unknown yet)."""
+    try:
+        called = Path(str(templates.render(step.with_.get("path"), context)))
+        file = Path(workflow.path).resolve().parent / called  # absolute paths stay as given
+        return hashlib.sha256(file.read_bytes()).hexdigest()
+    except Exception:
+        return "?"  # not renderable or readable: the step will say why when it runs
 
 
 def _without_outputs(step: Step, context: dict[str, Any]) -> str:

@@ -113,3 +113,27 @@ def test_validate_reports_a_called_file_that_does_not_exist(tmp_path: Path) -> N
         f"{tmp_path / 'main.yaml'}:7:13: run_workflow: no workflow file 'lib/prepar.yaml' "
         f"next to {tmp_path / 'main.yaml'}"
     ]
+
+
+def test_resume_runs_a_call_again_when_the_called_file_changed(
+    tmp_path: Path, actions: FakeActions
+) -> None:
+    first, _ = _run(tmp_path, actions)
+    engine = Engine(
+        registry=actions.actions,
+        client=None,
+        store=StateStore(tmp_path / "state"),
+        masker=Masker(),
+        observer=ConsoleObserver(Masker(), stream=io.StringIO()),
+    )
+    workflow = load(tmp_path / "main.yaml", catalog_of(actions.actions))
+
+    def resume() -> Any:
+        return engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+
+    assert resume().steps["prep"].reused  # nothing changed
+    called = tmp_path / "lib/prepare.yaml"
+    called.write_text(called.read_text().replace("prepared", "made"))
+    resumed = resume()
+    assert not resumed.steps["prep"].reused
+    assert resumed.steps["after"].outputs["result"].startswith("made street as ds-")
