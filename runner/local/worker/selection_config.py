@@ -168,7 +168,12 @@ def _check_strategy_fields(where: str, kind: str, strat: Mapping[str, Any]) -> N
     if extra:
         raise SelectionError(f"{where}: {kind} does not take {extra}")
     if kind == "THRESHOLD":
-        if not isinstance(strat.get("threshold"), (int, float)) or "operation" not in strat:
+        threshold = strat.get("threshold")
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float))
+            or "operation" not in strat
+        ):
             raise SelectionError(
                 f"{where}: THRESHOLD needs a number 'threshold' and an 'operation'"
             )

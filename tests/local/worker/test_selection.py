@@ -558,6 +558,18 @@ BAD_CONFIGS = [
     (
         {
             "nSamples": 1,
+            "strategies": [
+                {
+                    "input": {"type": "SCORES", "task": "t", "score": "s"},
+                    "strategy": {"type": "THRESHOLD", "threshold": True, "operation": "BIGGER"},
+                },
+            ],
+        },
+        "strategy 1: THRESHOLD needs a number 'threshold' and an 'operation'",
+    ),
+    (
+        {
+            "nSamples": 1,
             "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "SIMILARITY"}}],
         },
         "strategy 1: SIMILARITY is not supported by the local worker (it needs a query tag); use DIVERSITY, WEIGHTS, THRESHOLD or BALANCE",
