@@ -11,6 +11,7 @@ into an error from ``runner.client.errors`` whose message never contains the tok
 from __future__ import annotations
 
 import json as jsonlib
+import logging
 import os
 import random
 import re
@@ -47,6 +48,8 @@ _MALFORMED = (
 )
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
+#: one WARNING per retry, so a slow failure is not a silent one (as urllib3 logs its retries)
+log = logging.getLogger("runner.client")
 
 
 @dataclass(frozen=True)
@@ -365,7 +368,9 @@ class LightlyHttp:
                 retry_after = _retry_after(response)
             if attempt == attempts:
                 raise error
-            self._sleep(self.retry.delay(attempt, retry_after))
+            delay = self.retry.delay(attempt, retry_after)
+            log.warning("%s; retrying in %.1f s", _attempt_text(error, attempt, attempts), delay)
+            self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -383,6 +388,13 @@ def _url_label(url: str) -> str:
 
 def _host(url: str) -> str:
     return urlsplit(url).netloc or url
+
+
+def _attempt_text(error: Exception, attempt: int, attempts: int) -> str:
+    """``error``'s message with the attempt count (transport errors carry it already)."""
+    if isinstance(error, ApiError):
+        return f"{error} (attempt {attempt} of {attempts})"
+    return str(error)
 
 
 def _timeout_text(timeout: float | tuple[float, float]) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol, TextIO
 
 from runner.engine.secrets import Masker
@@ -61,6 +64,33 @@ def finished_line(step_id: str, status: str, duration: float, error: str | None)
     mark = {"succeeded": "✓", "skipped": "–", "reused": "↺"}.get(status, "✗")
     detail = f": {error}" if error else ""
     return f"{mark} {step_id} {status} in {duration:.1f}s{detail}"
+
+
+class _ObserverHandler(logging.Handler):
+    def __init__(self, observer: RunObserver) -> None:
+        super().__init__(logging.WARNING)
+        self.observer = observer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.observer.message(f"  {record.getMessage()}")
+        except Exception:
+            self.handleError(record)
+
+
+@contextmanager
+def warnings_of(logger_name: str, observer: RunObserver) -> Iterator[None]:
+    """While inside, ``logger_name``'s warnings (client retries) are the run's lines:
+    masked and indented under the step, not bare log records."""
+    logger = logging.getLogger(logger_name)
+    handler, propagate = _ObserverHandler(observer), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 class SilentObserver:

@@ -229,3 +229,29 @@ def test_validate_a_folder_checks_every_workflow_in_it(
     assert "1 workflow file(s) valid" in capsys.readouterr().err
     assert main(["validate", str(tmp_path / "nested")]) == 2
     assert "no workflow files (*.yaml, *.yml) in" in capsys.readouterr().err
+
+
+def test_the_client_s_retries_are_shown_under_the_step_masked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import responses
+
+    from runner.client import RetryPolicy
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LIGHTLY_TOKEN", "token-4711-secret")
+    monkeypatch.setenv("LIGHTLY_SERVER_LOCATION", "https://lightly.test")
+    monkeypatch.setattr(RetryPolicy, "delay", lambda self, attempt, retry_after=None: 0.0)
+    Path("wf.yaml").write_text("version: 1\nname: r\nsteps:\n  - id: ds\n    uses: get_datasets\n")
+    with responses.RequestsMock() as mocked:
+        url = "https://lightly.test/v1/datasets"
+        mocked.get(url, status=503, body="busy, token-4711-secret")
+        mocked.get(url, json=[])
+        assert main(["--no-progress", "wf.yaml"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        "▶ ds (get_datasets)\n"
+        "  GET /v1/datasets failed with HTTP 503: busy, *** (attempt 1 of 5); retrying in 0.0 s\n"
+        "✓ ds succeeded"
+    ) in err
+    assert "token-4711-secret" not in err

@@ -270,3 +270,27 @@ def test_a_malformed_signed_url_is_not_retried(http: LightlyHttp, sleeps: Sleeps
     assert str(info.value) == "PUT blobs/x.webp: malformed URL, not sent (MissingSchema)"
     assert sleeps == []
     assert "SIG" not in str(info.value)
+
+
+def test_each_retry_is_logged_with_what_failed_and_when_it_is_tried_again(
+    http: LightlyHttp, mocked: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    mocked.get(URL, status=503, json={"code": "DOWN", "error": "maintenance"})
+    mocked.get(URL, body=requests.ConnectionError("refused"))
+    mocked.get(URL, json={"ok": True})
+    with caplog.at_level("WARNING", logger="runner.client"):
+        assert http.get("/v1/x") == {"ok": True}
+    assert [r.getMessage() for r in caplog.records] == [
+        "GET /v1/x failed with HTTP 503: DOWN: maintenance (attempt 1 of 4); retrying in 1.0 s",
+        "GET /v1/x: could not reach api.test (ConnectionError; attempt 2 of 4); retrying in 2.0 s",
+    ]
+    assert TOKEN not in caplog.text
+
+
+def test_a_request_that_is_not_retried_logs_nothing(
+    http: LightlyHttp, mocked: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    mocked.get(URL, status=404, json={"code": "NOT_FOUND", "error": "no"})
+    with caplog.at_level("WARNING", logger="runner.client"), pytest.raises(NotFound):
+        http.get("/v1/x")
+    assert caplog.records == []

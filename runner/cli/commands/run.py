@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from runner.actions.client_ops import client_state, restore_client_state
     from runner.actions.registry import registry
     from runner.client import ApiWorkflowClient
-    from runner.engine.events import ConsoleObserver, summary
+    from runner.engine.events import ConsoleObserver, summary, warnings_of
     from runner.engine.executor import Engine, exit_code
     from runner.engine.inputs import resolve_inputs
     from runner.engine.secrets import Masker
@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     store = StateStore(Path(args.state_dir))
     observer = ConsoleObserver(masker)
     with ExitStack() as stack:
+        stack.enter_context(warnings_of("runner.client", observer))
         store.lock()
         stack.callback(store.unlock)
         resume = None
