@@ -47,8 +47,13 @@ _TYPES: dict[str, Any] = {
 }
 
 
-def resolve_inputs(specs: Mapping[str, InputSpec], given: Mapping[str, Any]) -> dict[str, Any]:
+def resolve_inputs(
+    specs: Mapping[str, InputSpec], given: Mapping[str, Any], *, complete: bool = True
+) -> dict[str, Any]:
     """Typed input values: given ones coerced and checked, defaults for the rest.
+
+    With ``complete=False`` a required input that is not given is left out (a
+    resumed run supplies it from its record).
 
     Raises:
         UsageError: For unknown or missing inputs and values of the wrong type or range.
@@ -63,6 +68,8 @@ def resolve_inputs(specs: Mapping[str, InputSpec], given: Mapping[str, Any]) -> 
             value = _coerce(spec, given[name])
         elif spec.has_default:
             value = spec.default
+        elif not complete:
+            continue
         else:
             raise UsageError(f"input '{name}' is required: pass -i {name}=VALUE")
         expected = _TYPES[spec.type]

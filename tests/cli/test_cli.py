@@ -126,6 +126,24 @@ def test_resume_goes_on_with_the_inputs_the_run_started_with_unless_given_again(
     assert "✓ write succeeded" in err and Path("n.txt").read_text() == "n=2"
 
 
+def test_a_recorded_input_the_changed_workflow_refuses_is_named_as_recorded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(RESUMABLE.replace("{type: integer, default: 5}", "{type: integer}"))
+    assert main(["--local", "--no-progress", "wf.yaml", "-i", "n=0"]) == 1
+    # a required input need not be given again: the record has it ('check' fails again)
+    assert main(["--local", "--no-progress", "wf.yaml", "--resume"]) == 1
+    changed = RESUMABLE.replace("{type: integer, default: 5}", "{type: integer, minimum: 1}")
+    Path("wf.yaml").write_text(changed)
+    capsys.readouterr()
+    assert main(["--local", "--no-progress", "wf.yaml", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: input 'n' must be at least 1, got 0 (recorded by run ")
+    assert err.endswith("; the workflow changed since): pass -i n=VALUE\n")
+    assert main(["--local", "--no-progress", "wf.yaml", "--resume", "-i", "n=3"]) == 0
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
 
     workflow = load(args.workflow, load_catalog())
     given = _inputs(args)
-    inputs = resolve_inputs(workflow.inputs, given)  # mistakes first, before any lock
+    # mistakes first, before any lock; a resumed run's record may supply the rest
+    inputs = resolve_inputs(workflow.inputs, given, complete=args.resume is None)
     masker = Masker.from_environment()
     store = StateStore(Path(args.state_dir))
     observer = ConsoleObserver(masker)
@@ -61,9 +62,9 @@ def run(args: argparse.Namespace) -> int:
             resume = (
                 store.latest(args.workflow) if args.resume == "latest" else store.load(args.resume)
             )
-            inputs = resolve_inputs(
-                workflow.inputs, {**_recorded_inputs(resume, workflow), **given}
-            )
+            recorded = _recorded_inputs(resume, workflow)
+            _check_recorded(recorded, given, workflow, resume.run_id)
+            inputs = resolve_inputs(workflow.inputs, {**recorded, **given})
         server_location, token = _backend(args, stack)
         masker.add(token)
         client = ApiWorkflowClient(
@@ -104,6 +105,24 @@ def _recorded_inputs(state: Any, workflow: Any) -> dict[str, Any]:
         and not workflow.inputs[name].secret
         and not (isinstance(value, str) and MASK in value)
     }
+
+
+def _check_recorded(
+    recorded: dict[str, Any], given: dict[str, Any], workflow: Any, run_id: str
+) -> None:
+    """A recorded input the changed workflow no longer accepts is named as recorded."""
+    from runner.engine.inputs import resolve_inputs
+
+    for name, value in recorded.items():
+        if name in given:
+            continue
+        try:
+            resolve_inputs({name: workflow.inputs[name]}, {name: value})
+        except UsageError as error:
+            raise UsageError(
+                f"{error} (recorded by run {run_id}; the workflow changed since): "
+                f"pass -i {name}=VALUE"
+            ) from None
 
 
 def _progress(args: argparse.Namespace, observer: Any) -> Any:
