@@ -68,7 +68,10 @@ def test_random_selection_on_the_same_data(
         .replace("strategy: {type: DIVERSITY}", "strategy: {type: WEIGHTS}")
         .replace("default: quickstart", "default: quickstart-random")
     )
-    code = main(["--local", str(workflow), "--no-progress", "-i", "n_samples=25"])
+    images = project / "workflows/data/quickstart"  # absolute: used as given
+    code = main(
+        ["--local", str(workflow), "--no-progress", "-i", "n_samples=25", "-i", f"images={images}"]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "▶ wait" in err and not re.search(r"^  run ", err, re.M)  # --no-progress
