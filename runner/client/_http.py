@@ -49,7 +49,7 @@ _MALFORMED = (
 
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 #: one WARNING per retry, so a slow failure is not a silent one (as urllib3 logs its retries)
-log = logging.getLogger("runner.client")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

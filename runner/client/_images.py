@@ -34,6 +34,7 @@ class PreparedImage:
     exif: dict[str, Any] | None
     thumbnail: bytes | None  # WebP; None for a corrupt image
     thumb_name: str | None
+    corrupt: bool = False  # Pillow cannot read it: only its size is sent
 
 
 def thumbnail_name(file_name: str) -> str:
@@ -56,7 +57,7 @@ def list_image_files(folder: Path) -> list[str]:
 def prepare_image(path: Path, file_name: str, *, with_thumbnail: bool) -> PreparedImage:
     """Load an image and compute its metadata, EXIF and thumbnail."""
     size = path.stat().st_size
-    corrupt = PreparedImage(file_name, {"sizeInBytes": size}, None, None, None)
+    corrupt = PreparedImage(file_name, {"sizeInBytes": size}, None, None, None, corrupt=True)
     try:
         image = Image.open(path)
     except Exception:

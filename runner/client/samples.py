@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -19,6 +20,7 @@ from runner.client._images import PreparedImage, list_image_files, prepare_image
 from runner.client.errors import ApiError, error_for_status
 from runner.client.metadata import index_by_filename, verify_format
 
+log = logging.getLogger(__name__)
 UploadMode = Literal["thumbnails", "full", "metadata"]
 _IMG_TYPE = {"thumbnails": "thumbnail", "full": "full", "metadata": "meta"}
 _MAX_PATH = 255
@@ -35,6 +37,8 @@ class _Upload:
     #: set once the server has refused ``samples/withWriteUrls`` (404/405): from then
     #: on create samples and fetch their write URLs separately, as 1.4.10 does
     separate_write_urls: threading.Event = field(default_factory=threading.Event)
+    #: images Pillow could not read (appended from the upload threads)
+    corrupt: list[str] = field(default_factory=list)
 
 
 class _SamplesMixin(_ClientBase):
@@ -119,6 +123,7 @@ class _SamplesMixin(_ClientBase):
         plan = _Upload(files, mode, custom, self._datasource_type() == "AZURE")
         self._http.put(self._dataset_path("/registerDatasetUpload"), json=job)
         failures = self._upload_all(todo, plan, max_workers)
+        _report_corrupt(sorted(plan.corrupt), len(todo))
         _report_failures(todo, failures)
         if not had_tags:
             body = {"imgType": _IMG_TYPE[mode], "creator": self._creator}
@@ -178,6 +183,8 @@ class _SamplesMixin(_ClientBase):
         if len(str(path)) > _MAX_PATH:
             raise ValueError(f"the file path is longer than {_MAX_PATH} characters: {path}")
         image = prepare_image(path, name, with_thumbnail=plan.mode != "metadata")
+        if image.corrupt:
+            plan.corrupt.append(name)
         blobs: dict[str, bytes] = {}  # write-URL kind → bytes
         if image.thumbnail is not None and plan.mode in ("thumbnails", "full"):
             blobs["thumb"] = image.thumbnail
@@ -237,6 +244,18 @@ def _sample_body(image: PreparedImage, custom: Any) -> dict[str, Any]:
     body["metaData"] = image.meta_data
     body["customMetaData"] = custom  # explicit null when the image has none
     return body
+
+
+def _report_corrupt(names: list[str], total: int) -> None:
+    if names:
+        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+        log.warning(
+            "%d of %d images cannot be read as images (corrupt or truncated): uploaded "
+            "with their file size only, no thumbnail or metadata: %s",
+            len(names),
+            total,
+            shown,
+        )
 
 
 def _report_failures(todo: list[str], failures: Mapping[str, BaseException]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, TextIO
@@ -79,15 +80,30 @@ class _ObserverHandler(logging.Handler):
 
 
 @contextmanager
-def warnings_of(logger_name: str, observer: RunObserver) -> Iterator[None]:
-    """While inside, ``logger_name``'s warnings (client retries) are the run's lines:
-    masked and indented under the step, not bare log records."""
+def notices_as_lines(observer: RunObserver, logger_name: str) -> Iterator[None]:
+    """While inside, warnings are the run's lines, masked and indented under the step:
+    ``logger_name``'s WARNING records (client retries, unreadable images) and Python
+    warnings (images that failed to upload), each shown, not just the first."""
     logger = logging.getLogger(logger_name)
     handler, propagate = _ObserverHandler(observer), logger.propagate
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        observer.message(f"  warning: {message}")
+
     logger.addHandler(handler)
     logger.propagate = False
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", UserWarning)
+            warnings.showwarning = show
+            yield
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate

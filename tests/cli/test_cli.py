@@ -273,3 +273,35 @@ def test_the_client_s_retries_are_shown_under_the_step_masked(
         "✓ ds succeeded"
     ) in err
     assert "token-4711-secret" not in err
+
+
+def test_upload_warnings_are_shown_under_the_step(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    deep = Path("images", *(letter * 60 for letter in "abcd"))
+    deep.mkdir(parents=True)
+    for path in (deep / "x.jpg", Path("images/ok.jpg")):
+        Image.new("RGB", (32, 32), (9, 9, 9)).save(path)
+    Path("images/broken.jpg").write_bytes(b"not an image")
+    Path("wf.yaml").write_text(
+        "version: 1\nname: u\nsteps:\n"
+        "  - {id: ds, uses: create_dataset, with: {dataset_name: uploads}}\n"
+        "  - {id: up, uses: upload_dataset, with: {input: images}}\n"
+    )
+    assert main(["--local", "--no-progress", "wf.yaml"]) == 0
+    err = capsys.readouterr().err
+    long_name = "/".join(letter * 60 for letter in "abcd") + "/x.jpg"
+    assert (
+        "▶ up (upload_dataset)\n"
+        "  1 of 3 images cannot be read as images (corrupt or truncated): uploaded with "
+        "their file size only, no thumbnail or metadata: broken.jpg\n"
+        f"  warning: Upload of image {long_name} failed with error the file path is longer "
+        "than 255 characters: "
+    ) in err
+    last_warning = (
+        f"  warning: 1 of 3 images failed to upload; the first failed index is 0 ({long_name})."
+    )
+    assert f"{last_warning}\n✓ up succeeded" in err

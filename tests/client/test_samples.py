@@ -209,7 +209,10 @@ def test_upload_dataset_full_mode_without_with_write_urls_gets_both_urls_at_once
 
 
 def test_upload_dataset_metadata_mode_with_custom_metadata(
-    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+    client: ApiWorkflowClient,
+    mocked: responses.RequestsMock,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     make_images(tmp_path, ["a.jpg", "b.jpg"])
     (tmp_path / "broken.jpg").write_bytes(b"not an image")
@@ -221,7 +224,12 @@ def test_upload_dataset_metadata_mode_with_custom_metadata(
         "metadata": [{"image_id": 1, "weather": "rain"}],
     }
 
-    client.upload_dataset(str(tmp_path), mode="metadata", custom_metadata=custom, max_workers=1)
+    with caplog.at_level("WARNING", logger="runner.client"):
+        client.upload_dataset(str(tmp_path), mode="metadata", custom_metadata=custom, max_workers=1)
+    assert [r.getMessage() for r in caplog.records] == [
+        "1 of 3 images cannot be read as images (corrupt or truncated): uploaded with their "
+        "file size only, no thumbnail or metadata: broken.jpg"
+    ]
 
     samples = {body_of(c)["fileName"]: body_of(c) for c in requests_to(mocked, "POST", "/samples$")}
     assert samples["a.jpg"]["customMetaData"] == {"image_id": 1, "weather": "rain"}

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from runner.actions.client_ops import client_state, restore_client_state
     from runner.actions.registry import registry
     from runner.client import ApiWorkflowClient
-    from runner.engine.events import ConsoleObserver, summary, warnings_of
+    from runner.engine.events import ConsoleObserver, notices_as_lines, summary
     from runner.engine.executor import Engine, exit_code
     from runner.engine.inputs import resolve_inputs
     from runner.engine.secrets import Masker
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     store = StateStore(Path(args.state_dir))
     observer = ConsoleObserver(masker)
     with ExitStack() as stack:
-        stack.enter_context(warnings_of("runner.client", observer))
+        stack.enter_context(notices_as_lines(observer, "runner.client"))
         store.lock()
         stack.callback(store.unlock)
         resume = None
