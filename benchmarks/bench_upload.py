@@ -10,11 +10,12 @@ reaches at least 70 % of the loop's throughput.
 ``upload_dataset`` also creates each sample (POST ``samples/withWriteUrls``, which
 answers with the write URLs), and computes metadata and a WebP thumbnail: per image
 it makes 2 requests where the loop makes 1. On pure loopback a request costs only
-CPU (about 1 ms of ``requests`` in the client), so there the upload is CPU-bound and
-cannot reach the target on 2 cores: 2 requests plus a thumbnail cost about 4-5 ms of
-client CPU against the loop's 1-1.5 ms. ``--latency-ms`` makes the server wait before
-each answer, like the network between a user and the platform; from about 2 ms on,
-the 8 parallel workers hide the extra request. The default runs 0, 1, 2 and 5 ms.
+CPU (0.3-0.6 ms of ``requests``/urllib3 in the client, under the GIL), so there the
+upload is CPU-bound and cannot reach the target on 2 cores: 2 requests plus a
+thumbnail cost about 2.5 ms of client CPU against the loop's 0.6 ms, and the server
+shares the 2 cores. ``--latency-ms`` makes the server wait before each answer, like
+the network between a user and the platform; from about 1 ms on, the 8 parallel
+workers hide the extra request. The default runs 0, 1, 2 and 5 ms.
 
 Run: ``.venv/bin/python benchmarks/bench_upload.py [--images 2000] [--workers 8]
 [--modes thumbnails,full] [--latency-ms 0,5]``

@@ -294,3 +294,53 @@ def test_a_request_that_is_not_retried_logs_nothing(
     with caplog.at_level("WARNING", logger="runner.client"), pytest.raises(NotFound):
         http.get("/v1/x")
     assert caplog.records == []
+
+
+def test_every_request_carries_the_session_headers(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(URL, json={})
+    mocked.put("https://blobs.test/k", body="")
+    http.post("/v1/x", json={"a": 1})
+    http.put_signed("https://blobs.test/k?sig=1", b"data", headers={"x-ms-blob-type": "BlockBlob"})
+    api, blob = (call.request.headers for call in mocked.calls)
+    assert api["User-Agent"].startswith("lightly-run/") and api["Accept"] == "application/json"
+    assert api["Content-Type"] == "application/json"
+    assert blob["User-Agent"].startswith("lightly-run/") and blob["x-ms-blob-type"] == "BlockBlob"
+    assert blob["Content-Length"] == "4"
+
+
+def test_proxies_and_ca_bundle_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, mocked: responses.RequestsMock
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:3128")
+    monkeypatch.setenv("NO_PROXY", "blobs.test")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/corp-ca.pem")
+    http = LightlyHttp(base_url=SERVER, token=TOKEN)
+    mocked.get(URL, json=[])
+    mocked.get("https://blobs.test/k", body=b"blob")
+    http.get("/v1/x")
+    http.get_signed("https://blobs.test/k?sig=1")
+    api, blob = (call.request.req_kwargs for call in mocked.calls)
+    assert api["proxies"]["https"] == "http://proxy.corp:3128"
+    assert not blob["proxies"]  # NO_PROXY
+    assert api["verify"] == blob["verify"] == "/etc/corp-ca.pem"
+
+
+def test_a_redirect_is_followed(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
+    mocked.get("https://blobs.test/k", status=307, headers={"Location": "https://eu.blobs.test/k"})
+    mocked.get("https://eu.blobs.test/k", body=b"moved")
+    assert http.get_signed("https://blobs.test/k?sig=1") == b"moved"
+
+
+def test_a_callers_session_is_used_with_all_of_its_settings(
+    mocked: responses.RequestsMock,
+) -> None:
+    session = requests.Session()
+    session.headers["X-Team"] = "vision"
+    session.cookies.set("sticky", "a1", domain="api.test")
+    http = LightlyHttp(base_url=SERVER, token=TOKEN, session=session)
+    mocked.get(URL, json=[])
+    http.get("/v1/x")
+    request = mocked.calls[0].request
+    assert request.headers["X-Team"] == "vision" and request.headers["Cookie"] == "sticky=a1"
