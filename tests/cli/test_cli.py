@@ -198,6 +198,36 @@ def test_plan_renders_known_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert "scheduled_run_id: <steps.run.outputs.scheduled_run_id>" in out
 
 
+def test_plan_shows_what_depends_on_run_time_values_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "wf.yaml").write_text(
+        """version: 1
+name: p
+steps:
+  - id: tags
+    uses: get_all_tags
+  - id: note
+    uses: write_file
+    if: "{{ steps.tags.outputs.result[0].name == 'initial-tag' }}"
+    with:
+      path: "notes/{{ run.id }}.txt"
+      content: |
+        {{ steps.tags.outputs.result | length }} tags:
+        {% for tag in steps.tags.outputs.result %}{{ tag.name }} {% endfor %}
+"""
+    )
+    assert main(["plan", str(tmp_path / "wf.yaml")]) == 0
+    assert capsys.readouterr().out == (
+        "1. tags: get_all_tags\n"
+        "2. note: write_file\n"
+        "     if: {{ steps.tags.outputs.result[0].name == 'initial-tag' }}\n"
+        "     path: notes/<run.id>.txt\n"
+        "     content: {{ steps.tags.outputs.result | length }} tags:\n"
+        "       {% for tag in steps.tags.outputs.result %}{{ tag.name }} {% endfor %}\n"
+    )
+
+
 def test_actions_lists_and_describes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["actions"]) == 0
     assert "wait_compute_worker_run" in capsys.readouterr().out

@@ -209,7 +209,8 @@ def _show(value: Any) -> str:
         return v
 
     shown = plain(value)
-    return shown if isinstance(shown, str) else json.dumps(shown, default=str)
+    text = shown if isinstance(shown, str) else json.dumps(shown, default=str)
+    return text.rstrip("\n").replace("\n", "\n       ")  # lines under the value, indented
 
 
 def _render(value: Any, context: dict[str, Any], templates: Any) -> Any:
@@ -246,3 +247,12 @@ class _Unknown(dict):  # type: ignore[type-arg]
         return f"<{self._path}>"
 
     __repr__ = __str__
+
+    # counting, iterating, testing or comparing it cannot be known now: the plan then
+    # shows the template as written (not "0 items" or "false")
+    def _unknowable(self, *_: Any) -> Any:
+        raise TypeError(f"{self} is known only at run time")
+
+    __len__ = __iter__ = __bool__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = (
+        _unknowable
+    )
