@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol, TextIO
 
+from tqdm import tqdm
+
 from runner.engine.secrets import Masker
 
 
@@ -28,7 +30,9 @@ class ConsoleObserver:
         self.stream = stream or sys.stderr
 
     def _print(self, text: str) -> None:
-        print(self.masker.mask(text), file=self.stream, flush=True)
+        # through tqdm: a progress bar on the terminal is cleared and redrawn below the line
+        tqdm.write(self.masker.mask(text), file=self.stream)
+        self.stream.flush()
 
     def step_started(self, step_id: str, title: str, uses: str) -> None:
         self._print(started_line(step_id, title, uses))
