@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -82,15 +81,12 @@ def test_mask_from_filenames_counts_found_names() -> None:
     assert bitmask.mask_from_filenames([], names) == ("0x0", 0)
 
 
-def test_one_million_samples_is_linear_and_fast() -> None:
+def test_one_million_samples_both_ways() -> None:
+    # speed and memory: benchmarks/bench_bitmask.py
     n = 1_000_000
     names = [f"img_{i:07d}.jpg" for i in range(n)]
     mask = "0x" + "5" * (n // 4)  # every even position
-    start = time.perf_counter()
     selected = bitmask.filenames_in_mask(mask, names)
-    elapsed = time.perf_counter() - start
     assert len(selected) == n // 2 and selected[:2] == ["img_0000000.jpg", "img_0000002.jpg"]
-    assert elapsed < 1.0, elapsed  # ~0.02 s; generous for slow CI machines
-    start = time.perf_counter()
+    assert selected[-1] == "img_0999998.jpg"
     assert bitmask.mask_from_filenames(selected, names) == (mask, n // 2)
-    assert time.perf_counter() - start < 2.0

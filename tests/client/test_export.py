@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -191,9 +190,8 @@ def test_filenames_and_read_urls_that_do_not_line_up(
         client.export_filenames_and_read_urls_by_tag_id(TAG)
 
 
-def test_exports_are_linear_in_the_tag_size(
-    client: ApiWorkflowClient, mocked: responses.RequestsMock
-) -> None:
+def test_exports_of_a_large_tag(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
+    # linear growth: benchmarks/bench_export.py
     n = 200_000
     names = "\n".join(f"img-{i}.jpg" for i in range(n))
     three_texts(mocked, names, names, names)
@@ -202,7 +200,6 @@ def test_exports_are_linear_in_the_tag_size(
     for _ in range(10):
         answer(mocked, "GET", path, page)
     answer(mocked, "GET", path, [])
-    start = time.perf_counter()
-    assert len(client.export_filenames_and_read_urls_by_tag_id(TAG)) == n
+    rows = client.export_filenames_and_read_urls_by_tag_id(TAG)
+    assert len(rows) == n and rows[-1]["fileName"] == f"img-{n - 1}.jpg"
     assert len(client.export_label_box_v4_data_rows_by_tag_id(TAG)) == n
-    assert time.perf_counter() - start < 5.0
