@@ -86,7 +86,11 @@ def _public_host(host: str) -> str:
 def _build(data_dir: Path, host: str, port: int) -> tuple[Flask, BaseWSGIServer, str]:
     config = ServerConfig(data_dir=Path(data_dir))
     app = create_app(config)
-    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    try:
+        server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    except BaseException:  # cannot listen (werkzeug exits): the store it opened is closed
+        app.extensions["lightly_store"].close()
+        raise
     url = f"http://{_public_host(host)}:{server.server_port}"
     config.public_url = url
     return app, server, url

@@ -160,10 +160,19 @@ def test_serve_refuses_out_of_range_numbers(
 
 
 def test_serve_on_a_busy_port_is_a_usage_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import socket
 
+    from runner.local.store import Store
+
+    opened: list[Store] = []
+    closed: list[Store] = []
+    init, close = Store.__init__, Store.close
+    monkeypatch.setattr(
+        Store, "__init__", lambda self, *a, **k: opened.append(self) or init(self, *a, **k)
+    )
+    monkeypatch.setattr(Store, "close", lambda self: closed.append(self) or close(self))
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -171,6 +180,7 @@ def test_serve_on_a_busy_port_is_a_usage_error(
         code = main(["serve", "--port", str(port), "--data-dir", str(tmp_path), "--workers", "0"])
     assert code == 2
     assert f"error: cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert opened and set(map(id, closed)) == set(map(id, opened))  # no database left open
 
 
 def test_invalid_input_value(
