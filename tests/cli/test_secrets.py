@@ -85,3 +85,22 @@ def test_plan_shows_secret_inputs_by_name_only(
     assert main(["plan", str(tmp_path / "wf.yaml"), "-i", f"password={PASSWORD}"]) == 0
     out = capsys.readouterr().out
     assert PASSWORD not in out and "password=<inputs.password>" in out
+
+
+def test_resume_asks_for_a_required_secret_input_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("LIGHTLY_TOKEN", TOKEN)
+    (tmp_path / "wf.yaml").write_text(WORKFLOW)
+    first = ["--local", "--no-progress", "wf.yaml", "-i", "fail=true", "-i", f"password={PASSWORD}"]
+    assert main(first) == 1
+    capsys.readouterr()
+    assert main(["--local", "--no-progress", "wf.yaml", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: input 'password' is secret, so run ")
+    assert err.endswith(" did not record it: pass -i password=VALUE again\n")
+    again = ["--local", "--no-progress", "wf.yaml", "--resume", "-i", f"password={PASSWORD}"]
+    assert main(again) == 1  # fail=true was recorded: 'check' fails again, after the rest
+    assert "↺ echo reused" in capsys.readouterr().err

@@ -110,8 +110,16 @@ def _recorded_inputs(state: Any, workflow: Any) -> dict[str, Any]:
 def _check_recorded(
     recorded: dict[str, Any], given: dict[str, Any], workflow: Any, run_id: str
 ) -> None:
-    """A recorded input the changed workflow no longer accepts is named as recorded."""
+    """A recorded input the changed workflow no longer accepts is named as recorded; a
+    required secret input (never recorded) must be given again."""
     from runner.engine.inputs import resolve_inputs
+
+    for name, spec in workflow.inputs.items():
+        if spec.secret and not spec.has_default and name not in given:
+            raise UsageError(
+                f"input '{name}' is secret, so run {run_id} did not record it: "
+                f"pass -i {name}=VALUE again"
+            )
 
     for name, value in recorded.items():
         if name in given:
