@@ -218,7 +218,7 @@ def test_signed_transfers_carry_no_token_and_hide_the_signature(
 
 
 def test_a_file_body_is_rewound_for_each_attempt(
-    http: LightlyHttp, mocked: responses.RequestsMock
+    http: LightlyHttp, mocked: responses.RequestsMock, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Body(io.BytesIO):
         seeks: list[int] = []
@@ -230,8 +230,12 @@ def test_a_file_body_is_rewound_for_each_attempt(
     mocked.put("https://blobs.test/k", status=503, body="")
     mocked.put("https://blobs.test/k", body="")
     body = Body(b"0123456789")
-    http.put_signed("https://blobs.test/k", body)
+    with caplog.at_level("WARNING", logger="runner.client"):
+        http.put_signed("https://blobs.test/k?X-Amz-Signature=s3cr3t", body)
     assert len(mocked.calls) == 2 and 0 in body.seeks
+    assert caplog.messages == [
+        "PUT https://blobs.test/k failed with HTTP 503: (no body) (attempt 1 of 4); retrying in 1.0 s"
+    ]  # the signature stays out
 
 
 @responses.activate
