@@ -132,6 +132,7 @@ def native_actions() -> list[Action]:
             },
             doc="Fails the run with a message unless a condition holds.",
             kind="native",
+            needs_client=False,
         ),
         Action(
             name="run_workflow",
@@ -177,5 +178,6 @@ def native_actions() -> list[Action]:
             outputs=("result", "path", "content"),
             doc="Writes text or data to a file.",
             kind="native",
+            needs_client=False,
         ),
     ]

@@ -33,6 +33,9 @@ class Action:
     #: those the engine runs itself (run_workflow: it needs the engine)
     kind: str = "client"
     extras: tuple[str, ...] = field(default_factory=tuple)
+    #: False for actions that never reach the Lightly API (a workflow of only these
+    #: runs without a token or server)
+    needs_client: bool = True
 
 
 @functools.lru_cache(maxsize=1)

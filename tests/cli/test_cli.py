@@ -345,3 +345,19 @@ def test_upload_warnings_are_shown_under_the_step(
         f"  warning: 1 of 3 images failed to upload; the first failed index is 0 ({long_name})."
     )
     assert f"{last_warning}\n✓ up succeeded" in err
+
+
+def test_a_workflow_that_never_calls_lightly_needs_no_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("LIGHTLY_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(
+        "version: 1\nname: offline\ninputs:\n  n: {type: integer, default: 0}\nsteps:\n"
+        "  - {id: note, uses: write_file, with: {path: n.txt, content: 'n={{ inputs.n }}'}}\n"
+        "  - {id: check, uses: assert, with: {that: '{{ inputs.n > 0 }}'}}\n"
+    )
+    assert main(["wf.yaml"]) == 1  # the assertion, not a missing token
+    assert "✗ check failed" in capsys.readouterr().err
+    assert main(["wf.yaml", "--resume", "-i", "n=1"]) == 0
+    assert Path("n.txt").read_text() == "n=1"

@@ -65,11 +65,13 @@ def run(args: argparse.Namespace) -> int:
             recorded = _recorded_inputs(resume, workflow)
             _check_recorded(recorded, given, workflow, resume.run_id)
             inputs = resolve_inputs(workflow.inputs, {**recorded, **given})
-        server_location, token = _backend(args, stack)
-        masker.add(token)
-        client = ApiWorkflowClient(
-            token=token, server_location=server_location, progress=_progress(args, observer)
-        )
+        client = None
+        if args.local or any(registry()[step.uses].needs_client for step in workflow.steps):
+            server_location, token = _backend(args, stack)
+            masker.add(token)
+            client = ApiWorkflowClient(
+                token=token, server_location=server_location, progress=_progress(args, observer)
+            )
         engine = Engine(
             registry=registry(),
             client=client,
@@ -77,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             masker=masker,
             observer=observer,
             client_state=client_state,
-            restore_client_state=restore_client_state,
+            restore_client_state=restore_client_state if client else lambda client, state: None,
         )
         state = engine.run(workflow, inputs, resume=resume)
     result = summary(state, masker)
