@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from runner.actions import native
 from runner.actions.native import (
     AssertionFailed,
     assert_action,
@@ -18,17 +19,28 @@ from runner.actions.native import (
 from runner.client import ComputeWorkerRunInfo
 
 
-class FakeRunClient:
-    """A run that ends ``ends_after`` seconds after creation; counts status requests."""
+class FakeClock:
+    """Time that passes only when the action pauses."""
 
-    def __init__(self, ends_after: float, state: str = "COMPLETED") -> None:
-        self.ends_at = time.monotonic() + ends_after
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def pause(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeRunClient:
+    """A run that ends ``ends_after`` seconds in; records when its status was asked."""
+
+    def __init__(self, clock: FakeClock, ends_after: float, state: str = "COMPLETED") -> None:
+        self.clock = clock
+        self.ends_at = ends_after
         self.state = state
         self.requests: list[float] = []
 
     def get_compute_worker_run_info(self, scheduled_run_id: str) -> ComputeWorkerRunInfo:
-        self.requests.append(time.monotonic())
-        if time.monotonic() >= self.ends_at:
+        self.requests.append(self.clock.now)
+        if self.clock.now >= self.ends_at:
             return ComputeWorkerRunInfo(self.state, "done")
         return ComputeWorkerRunInfo("EMBEDDING", "working")
 
@@ -39,19 +51,40 @@ class FakeRunClient:
         return [{"id": "t" * 24, "name": "selected"}]
 
 
-def test_wait_notices_the_end_within_2_s_at_most_one_request_per_second() -> None:
-    client = FakeRunClient(ends_after=3.2)
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    clock = FakeClock()
+    monkeypatch.setattr(native, "pause", clock.pause)
+    return clock
+
+
+def gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+def test_wait_polls_less_and_less_often_up_to_every_30_s(clock: FakeClock) -> None:
+    client = FakeRunClient(clock, ends_after=6 * 3600)
     outputs = wait_compute_worker_run(client, {"scheduled_run_id": "s" * 24})
-    noticed_after = client.requests[-1] - client.ends_at
-    assert 0 <= noticed_after < 2.0
-    gaps = [b - a for a, b in zip(client.requests, client.requests[1:], strict=False)]
-    assert min(gaps) >= 0.95  # never more than one request per second
+    intervals = gaps(client.requests)
+    assert intervals[:4] == [1.0, 1.5, 2.25, 3.375]  # a short run's end is noticed soon
+    assert max(intervals) == intervals[-1] == 30.0  # the official client's pace
+    assert len(client.requests) < 6 * 3600 / 30 + 15
+    assert 0 <= client.requests[-1] - client.ends_at <= 30
     assert outputs["succeeded"] is True and outputs["run_id"] == "r" * 24
     assert outputs["tags"][0]["name"] == "selected" and outputs["state"] == "COMPLETED"
 
 
-def test_wait_reports_a_failed_run() -> None:
-    outputs = wait_compute_worker_run(FakeRunClient(0, "FAILED"), {"scheduled_run_id": "s" * 24})
+def test_wait_takes_its_intervals_from_the_step(clock: FakeClock) -> None:
+    client = FakeRunClient(clock, ends_after=10)
+    arguments = {"scheduled_run_id": "s" * 24, "poll_interval": 0.5, "max_interval": 2}
+    wait_compute_worker_run(client, arguments)
+    assert gaps(client.requests)[:6] == [0.5, 0.75, 1.125, 1.6875, 2.0, 2.0]
+
+
+def test_wait_reports_a_failed_run(clock: FakeClock) -> None:
+    outputs = wait_compute_worker_run(
+        FakeRunClient(clock, 0, "FAILED"), {"scheduled_run_id": "s" * 24}
+    )
     assert outputs["succeeded"] is False and outputs["state"] == "FAILED"
 
 
