@@ -22,6 +22,7 @@ from typing import Any
 from runner.actions.introspect import docstring_parts, parameters_schema
 from runner.actions.registry import Action
 from runner.client import ApiWorkflowClient, ComputeWorkerRunInfo
+from runner.client.models import DatasetType
 from runner.client.progress import no_progress
 
 HIDDEN_PARAMETERS = frozenset({"progress_bar", "verbose", "session"})
@@ -39,6 +40,11 @@ EXTRA_OUTPUTS: dict[str, tuple[str, ...]] = {
 OUTPUT_PARAMETER = {
     "type": "string",
     "description": "Runner extra: also write the result to this file (JSON, or text for text results).",
+}
+#: ``dataset_type: IMAGES`` as the Lightly docs spell it (``DatasetType.IMAGES``) is the
+#: wire value ``Images``
+DATASET_TYPE_CONSTANTS = {
+    name: value for name, value in vars(DatasetType).items() if not name.startswith("_")
 }
 IF_EXISTS_PARAMETER = {
     "enum": ["reuse", "error"],
@@ -118,6 +124,14 @@ def _schema(name: str, method: Any) -> dict[str, Any]:
         properties["input"] = {"type": "string", "description": "Folder of images to upload."}
     if name == "create_dataset":
         properties["if_exists"] = IF_EXISTS_PARAMETER
+    if "dataset_type" in properties:
+        dataset_type = properties["dataset_type"]
+        properties["dataset_type"] = {
+            **dataset_type,
+            "enum": [*dataset_type["enum"], *DATASET_TYPE_CONSTANTS],
+            "description": f"{dataset_type.get('description', '')} DatasetType's constant "
+            "names (IMAGES, VIDEOS, CROPS) are accepted too.".strip(),
+        }
     if _returns_data(method):
         properties["output"] = OUTPUT_PARAMETER
     return {**schema, "properties": properties, "required": required}
@@ -135,6 +149,8 @@ def _make_call(name: str) -> Any:
             args["run"] = client.get_compute_worker_run(args.pop("run_id"))
         if "tag_name" in args and "tag_name" not in _parameter_names(name):
             args["tag_data"] = client.get_tag_by_name(args.pop("tag_name"))
+        if args.get("dataset_type") in DATASET_TYPE_CONSTANTS:
+            args["dataset_type"] = DATASET_TYPE_CONSTANTS[args["dataset_type"]]
         if_exists = args.pop("if_exists", "error") if name == "create_dataset" else "error"
         if if_exists == "reuse" and client.dataset_name_exists(args["dataset_name"]):
             client.set_dataset_id_by_name(args["dataset_name"])

@@ -27,3 +27,20 @@ def test_operations_with_a_progress_bar_get_one_from_the_clients_factory() -> No
     assert client.progress.bars == [
         {"total": None, "desc": "download_raw_samples", "unit": "item", "n": 30, "closed": True}
     ]
+
+
+class CreatingClient:
+    def __init__(self) -> None:
+        self.created: list[tuple[str, str]] = []
+        self.dataset_id = "d" * 24
+
+    def create_dataset(self, dataset_name: str, dataset_type: str = "Images") -> None:
+        self.created.append((dataset_name, dataset_type))
+
+
+def test_dataset_type_may_be_given_by_its_constant_name() -> None:
+    client = CreatingClient()
+    create = registry()["create_dataset"].call
+    create(client, {"dataset_name": "clips", "dataset_type": "VIDEOS"})
+    create(client, {"dataset_name": "frames", "dataset_type": "Images"})
+    assert client.created == [("clips", "Videos"), ("frames", "Images")]

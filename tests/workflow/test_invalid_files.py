@@ -109,3 +109,9 @@ steps:
     steps = load(path, load_catalog()).steps
     assert dict(steps[0].with_) == {"path": "out.txt", "content": "from x-shared"}
     assert dict(steps[1].with_) == {"path": "out.txt", "content": "own key wins"}
+
+
+def test_the_design_documents_example_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    # it spells dataset_type as the Lightly docs do (DatasetType.IMAGES), not as the wire does
+    example = DATA.parent / "valid" / "design_example.yaml"
+    assert main(["validate", str(example)]) == 0, capsys.readouterr().err
