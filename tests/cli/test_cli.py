@@ -361,3 +361,18 @@ def test_a_workflow_that_never_calls_lightly_needs_no_token(
     assert "✗ check failed" in capsys.readouterr().err
     assert main(["wf.yaml", "--resume", "-i", "n=1"]) == 0
     assert Path("n.txt").read_text() == "n=1"
+
+
+def test_a_run_that_continued_past_a_failed_step_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(
+        "version: 1\nname: c\nsteps:\n"
+        "  - {id: probe, uses: assert, continue_on_error: true, with: {that: false}}\n"
+        "  - {id: after, uses: write_file, with: {path: a.txt, content: '{{ steps.probe.status }}'}}\n"
+    )
+    assert main(["wf.yaml"]) == 0
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert ": succeeded, with failed step(s) continued past: probe (state in " in last
+    assert Path("a.txt").read_text() == "failed"

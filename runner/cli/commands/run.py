@@ -86,9 +86,16 @@ def run(args: argparse.Namespace) -> int:
     if args.output == "json":
         print(json.dumps(result, indent=2, default=str))
     else:
+        failed = [step for step, record in state.steps.items() if record.status == "failed"]
+        continued = (
+            f", with failed step(s) continued past: {', '.join(failed)}"
+            if state.status == "succeeded" and failed
+            else ""
+        )
         print(
             masker.mask(
-                f"run {state.run_id}: {state.status} (state in {store.path(state.run_id)})"
+                f"run {state.run_id}: {state.status}{continued} "
+                f"(state in {store.path(state.run_id)})"
             ),
             file=sys.stderr,
         )
