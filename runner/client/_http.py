@@ -86,9 +86,14 @@ def check_server_url(url: str) -> str:
     """
     cleaned = url.strip().rstrip("/")
     parts = urlsplit(cleaned)
-    if parts.scheme in ("http", "https") and parts.hostname:
-        return cleaned
     shown = re.sub(r"//[^/]*@", "//***@", cleaned)  # no credentials in messages
+    if parts.scheme in ("http", "https") and parts.hostname:
+        if parts.path.endswith("/v1"):  # every path already starts with /v1: /v1/v1/… → 404
+            raise ValueError(
+                f"the server location {shown!r} ends in /v1, which every request adds: "
+                f"use {shown[: -len('/v1')]!r}"
+            )
+        return cleaned
     raise ValueError(
         f"the server location {shown!r} is not an http:// or https:// URL with a host "
         f"(for example {DEFAULT_SERVER})"

@@ -61,7 +61,8 @@ class ApiWorkflowClient(
             tqdm-like bar. Default: tqdm on a terminal, nothing elsewhere.
 
     Raises:
-        ValueError: If no token is given and ``LIGHTLY_TOKEN`` is not set.
+        ValueError: If no token is given and ``LIGHTLY_TOKEN`` is not set, or the
+            server location is not an http(s) URL with a host, or ends in ``/v1``.
     """
 
     def __init__(

@@ -268,6 +268,17 @@ def test_a_server_location_that_is_no_http_url_is_refused_at_construction(
     assert "secret" not in str(info.value)
 
 
+def test_a_server_location_ending_in_v1_is_refused_with_the_fix() -> None:
+    with pytest.raises(ValueError) as info:
+        ApiWorkflowClient(token=TOKEN, server_location="https://api.lightly.ai/v1/")
+    assert str(info.value) == (
+        "the server location 'https://api.lightly.ai/v1' ends in /v1, which every request "
+        "adds: use 'https://api.lightly.ai'"
+    )
+    prefixed = ApiWorkflowClient(token=TOKEN, server_location="https://lightly.corp/api")
+    assert prefixed._http.base_url == "https://lightly.corp/api"  # a path prefix is fine
+
+
 def test_a_malformed_signed_url_is_not_retried(http: LightlyHttp, sleeps: Sleeps) -> None:
     with pytest.raises(TransportError) as info:
         http.put_signed("blobs/x.webp?signature=SIG", b"data")
