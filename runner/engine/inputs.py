@@ -27,9 +27,22 @@ def _coerce(spec: InputSpec, value: Any) -> Any:
             if lowered in ("false", "no", "0", "off"):
                 return False
             raise ValueError(value)
-        return json.loads(value) if value.strip()[:1] in "[{" else yaml.safe_load(value)
+        try:
+            return json.loads(value)
+        except ValueError:
+            return yaml.safe_load(value)  # also [a, b] and {key: value} (flow style)
     except (ValueError, yaml.YAMLError):
-        raise UsageError(f"input '{spec.name}' must be {_a(spec.type)}, got {value!r}") from None
+        hint = _HINTS.get(spec.type, "")
+        raise UsageError(
+            f"input '{spec.name}' must be {_a(spec.type)}, got {value!r}{hint}"
+        ) from None
+
+
+#: how to write the structured types on the command line
+_HINTS = {
+    "array": " (write it as [a, b] or JSON)",
+    "object": " (write it as {key: value} or JSON)",
+}
 
 
 def _a(type_name: str) -> str:
@@ -76,7 +89,8 @@ def resolve_inputs(
         if not isinstance(value, expected) or (
             isinstance(value, bool) and spec.type in ("integer", "number")
         ):
-            raise UsageError(f"input '{name}' must be {_a(spec.type)}, got {value!r}")
+            hint = _HINTS.get(spec.type, "")
+            raise UsageError(f"input '{name}' must be {_a(spec.type)}, got {value!r}{hint}")
         if spec.enum is not None and value not in spec.enum:
             raise UsageError(f"input '{name}' must be one of {list(spec.enum)}, got {value!r}")
         if spec.minimum is not None and value < spec.minimum:

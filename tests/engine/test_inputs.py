@@ -1,0 +1,58 @@
+"""Inputs from the command line: typed, checked, and how to write structured ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runner.engine.inputs import resolve_inputs
+from runner.errors import UsageError
+from runner.workflow.model import InputSpec
+
+SPECS = {
+    "names": InputSpec("names", "array"),
+    "cfg": InputSpec("cfg", "object", default={}, has_default=True),
+}
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"names": "[a, b c]"}, ["a", "b c"]),  # YAML flow style
+        ({"names": '["a", "b"]'}, ["a", "b"]),
+        ({"names": "[1e3]"}, [1000.0]),  # JSON's number, not YAML 1.1's string
+        ({"names": ["x"], "cfg": "{a: 1, b: [2]}"}, ["x"]),
+    ],
+)
+def test_arrays_and_objects_are_written_as_json_or_yaml_flow(
+    given: dict[str, Any], expected: list[Any]
+) -> None:
+    values = resolve_inputs(SPECS, given)
+    assert values["names"] == expected
+    assert values["cfg"] == ({"a": 1, "b": [2]} if "cfg" in given else {})
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"names": "q"}, "input 'names' must be an array, got 'q' (write it as [a, b] or JSON)"),
+        (
+            {"names": "[]", "cfg": "[1]"},
+            "input 'cfg' must be an object, got [1] (write it as {key: value} or JSON)",
+        ),
+        ({"names": "[a"}, "input 'names' must be an array, got '[a' (write it as [a, b] or JSON)"),
+    ],
+)
+def test_a_value_of_the_wrong_shape_says_how_to_write_it(
+    given: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(UsageError) as info:
+        resolve_inputs(SPECS, given)
+    assert str(info.value) == message
+
+
+def test_a_required_input_may_be_left_to_a_resumed_run_s_record() -> None:
+    assert resolve_inputs(SPECS, {}, complete=False) == {"cfg": {}}
+    with pytest.raises(UsageError, match="input 'names' is required: pass -i names=VALUE"):
+        resolve_inputs(SPECS, {})
