@@ -376,3 +376,31 @@ def test_a_run_that_continued_past_a_failed_step_says_so(
     last = capsys.readouterr().err.splitlines()[-1]
     assert ": succeeded, with failed step(s) continued past: probe (state in " in last
     assert Path("a.txt").read_text() == "failed"
+
+
+@pytest.mark.parametrize(
+    ("child_step", "path", "code"),
+    [
+        ("{id: note, uses: write_file, with: {path: n.txt, content: hi}}", "child.yaml", 0),
+        ("{id: tags, uses: get_all_tags}", "child.yaml", 2),  # no token: usage error
+        ("{id: note, uses: write_file, with: {path: n.txt, content: hi}}", "{{ 'child.yaml' }}", 2),
+    ],
+)
+def test_a_called_workflow_needs_a_token_only_if_it_may_call_lightly(
+    child_step: str,
+    path: str,
+    code: int,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("LIGHTLY_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    Path("child.yaml").write_text(f"version: 1\nname: child\nsteps:\n  - {child_step}\n")
+    Path("parent.yaml").write_text(
+        "version: 1\nname: parent\nsteps:\n"
+        f'  - {{id: call, uses: run_workflow, with: {{path: "{path}"}}}}\n'
+    )
+    assert main(["parent.yaml"]) == code
+    err = capsys.readouterr().err
+    assert ("no Lightly token" in err) == (code == 2)

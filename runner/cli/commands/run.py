@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from runner.cli.catalog import load_catalog
-from runner.errors import EXIT_OK, UsageError
+from runner.errors import EXIT_OK, UsageError, WorkflowInvalid
 
 
 def _inputs(args: argparse.Namespace) -> dict[str, Any]:
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             _check_recorded(recorded, given, workflow, resume.run_id)
             inputs = resolve_inputs(workflow.inputs, {**recorded, **given})
         client = None
-        if args.local or any(registry()[step.uses].needs_client for step in workflow.steps):
+        if args.local or _needs_client(workflow, registry()):
             server_location, token = _backend(args, stack)
             masker.add(token)
             client = ApiWorkflowClient(
@@ -114,6 +114,36 @@ def _recorded_inputs(state: Any, workflow: Any) -> dict[str, Any]:
         and not workflow.inputs[name].secret
         and not (isinstance(value, str) and MASK in value)
     }
+
+
+def _needs_client(workflow: Any, actions: Any, seen: frozenset[Path] = frozenset()) -> bool:
+    """Whether a step of ``workflow`` (or of a file it calls) may reach the Lightly API.
+
+    A called file named by a template, or one that cannot be loaded, counts as yes.
+    """
+    from runner.workflow import templates
+    from runner.workflow.loader import load
+
+    file = Path(workflow.path).resolve()
+    for step in workflow.steps:
+        action = actions[step.uses]
+        if action.kind != "engine":
+            if action.needs_client:
+                return True
+            continue
+        called = step.with_.get("path")
+        if not isinstance(called, str) or templates.is_template(called):
+            return True
+        called_file = (file.parent / called).resolve()
+        if called_file in seen or called_file == file:
+            continue  # a file calling itself is refused when it runs
+        try:
+            called_workflow = load(called_file, load_catalog())
+        except (WorkflowInvalid, OSError):
+            return True
+        if _needs_client(called_workflow, actions, seen | {file}):
+            return True
+    return False
 
 
 def _check_recorded(
