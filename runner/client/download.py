@@ -42,7 +42,13 @@ class _DownloadMixin(_ClientBase):
         """
         dataset = self._get_dataset_data()
         if dataset.get("imgType") != "full":
-            raise ValueError(f"Dataset with id {self.dataset_id} has no downloadable images!")
+            how = {"thumbnail": "as thumbnails only", "meta": "as metadata only"}.get(
+                str(dataset.get("imgType")), "not at all"
+            )
+            raise ValueError(
+                f"Dataset with id {self.dataset_id} has no downloadable images! Its images "
+                f"were uploaded {how}; only upload_dataset(mode='full') keeps the originals."
+            )
         tags = self._http.get(self._dataset_path("/tags"))
         tag = next((t for t in tags if t["name"] == tag_name), None)
         if tag is None:

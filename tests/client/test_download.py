@@ -81,10 +81,12 @@ def test_download_dataset_without_full_images_raises(
     client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
 ) -> None:
     add_dataset(mocked, ["a.png", "b.png", "c.png"], img_type="thumbnail")
-    with pytest.raises(
-        ValueError, match=f"Dataset with id {DATASET_ID} has no downloadable images!"
-    ):
+    with pytest.raises(ValueError) as info:
         client.download_dataset(str(tmp_path))
+    assert str(info.value) == (
+        f"Dataset with id {DATASET_ID} has no downloadable images! Its images were uploaded "
+        "as thumbnails only; only upload_dataset(mode='full') keeps the originals."
+    )
 
 
 def test_download_dataset_unknown_tag_raises(
