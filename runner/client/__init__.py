@@ -25,6 +25,7 @@ from runner.client.errors import (
     TagDoesNotExistError,
     TransportError,
     Unauthorized,
+    UnexpectedResponse,
 )
 from runner.client.models import ComputeWorkerRunInfo, WireModel
 
@@ -48,6 +49,7 @@ __all__ = [
     "TagDoesNotExistError",
     "TransportError",
     "Unauthorized",
+    "UnexpectedResponse",
     "WireModel",
     "check_server_url",
     "selection_config_from_dict",

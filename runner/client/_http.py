@@ -31,7 +31,9 @@ from runner.client.errors import (
     ApiError,
     RequestTimeout,
     TransportError,
+    UnexpectedResponse,
     error_for_status,
+    html_page,
 )
 
 DEFAULT_SERVER = "https://api.lightly.ai"
@@ -131,8 +133,19 @@ def _decode(response: requests.Response) -> Any:
         try:
             return response.json()
         except ValueError:
-            return response.text
-    return response.text
+            return body_text(response)
+    return body_text(response)
+
+
+def body_text(response: requests.Response) -> str:
+    """The body as text: UTF-8 unless the answer names a charset.
+
+    ``requests`` takes ISO-8859-1 for ``text/*`` without one (RFC 2616), which garbles
+    UTF-8 file names; the platform speaks UTF-8 and the official client decodes so.
+    """
+    if "charset=" in response.headers.get("Content-Type", "").lower():
+        return response.text
+    return response.content.decode("utf-8", errors="replace")
 
 
 class LightlyHttp:
@@ -217,6 +230,13 @@ class LightlyHttp:
             timeout=timeout or self.timeout,
             should_retry=should_retry,
         )
+        if "html" in response.headers.get("Content-Type", ""):
+            page = html_page(body_text(response)) or "an HTML page"
+            raise UnexpectedResponse(
+                f"{method.upper()} {path}: the server at {self.base_url} answered with {page}, "
+                "not as the Lightly API does (is the server location right, or is a proxy "
+                "or login page in the way?)"
+            )
         return _decode(response)
 
     def get(self, path: str, **kwargs: Any) -> Any:
@@ -418,7 +438,10 @@ class LightlyHttp:
                 if response.ok:
                     return response
                 error = error_for_status(
-                    response.status_code, self._redact(response.text), method=method, path=label
+                    response.status_code,
+                    self._redact(body_text(response)),
+                    method=method,
+                    path=label,
                 )
                 if response.status_code not in _RETRY_STATUSES:
                     raise error

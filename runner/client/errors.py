@@ -12,7 +12,8 @@ Tree::
     │   ├── RateLimited       429
     │   └── ServerError       5xx
     └── TransportError                   no usable answer (connection refused, reset, DNS)
-        └── RequestTimeout               no answer within the timeout
+        ├── RequestTimeout               no answer within the timeout
+        └── UnexpectedResponse           an HTML page where the API answers JSON or text
 
     TagDoesNotExistError(ValueError)     a tag name does not exist
     EmbeddingDoesNotExistError(ValueError)
@@ -26,6 +27,10 @@ client. Messages name the method and path that failed but never the token.
 from __future__ import annotations
 
 import json
+import re
+
+_HTML = re.compile(r"\s*<(!doctype html|html)\b", re.IGNORECASE)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 class LightlyClientError(Exception):
@@ -94,6 +99,10 @@ class RequestTimeout(TransportError):
     """The server did not answer within the timeout."""
 
 
+class UnexpectedResponse(TransportError):
+    """A success status with an HTML page: something other than the Lightly API answered."""
+
+
 ApiException = ApiError
 
 _BY_STATUS: dict[int, type[ApiError]] = {
@@ -112,10 +121,21 @@ def error_for_status(status: int, body: str, *, method: str, path: str) -> ApiEr
     return cls(status, body, method=method, path=path)
 
 
+def html_page(body: str) -> str | None:
+    """``an HTML page 'Title'`` if ``body`` is an HTML page, else None."""
+    if not _HTML.match(body):
+        return None
+    title = _TITLE.search(body)
+    return "an HTML page" + (f" {' '.join(title.group(1).split())!r}" if title else "")
+
+
 def _parse_error_body(body: str) -> tuple[str, str]:
     try:
         data = json.loads(body)
     except (ValueError, TypeError):
+        page = html_page(body)  # a proxy's or another server's page, not the Lightly API
+        if page is not None:
+            return "", f"{page}, not an answer of the Lightly API"
         return "", body.strip()[:500]
     if isinstance(data, dict):
         return str(data.get("code") or ""), str(data.get("error") or data.get("message") or "")

@@ -16,6 +16,7 @@ from typing import IO, Any, Literal
 import requests
 
 from runner.client._base import _ClientBase
+from runner.client._http import body_text
 from runner.client._images import PreparedImage, list_image_files, prepare_image
 from runner.client.errors import ApiError, error_for_status
 from runner.client.metadata import index_by_filename, verify_format
@@ -82,7 +83,9 @@ class _SamplesMixin(_ClientBase):
         response = session.put(signed_write_url, data=file, headers=all_headers)
         if not response.ok:
             label = signed_write_url.split("?", 1)[0]
-            raise error_for_status(response.status_code, response.text, method="PUT", path=label)
+            raise error_for_status(
+                response.status_code, body_text(response), method="PUT", path=label
+            )
         return response
 
     def upload_dataset(

@@ -21,6 +21,7 @@ from runner.client import (
     RetryPolicy,
     ServerError,
     TransportError,
+    UnexpectedResponse,
 )
 from runner.client._http import LightlyHttp
 from tests.client.contract import SERVER, TOKEN, query_of
@@ -359,3 +360,48 @@ def test_a_callers_session_is_used_with_all_of_its_settings(
     http.get("/v1/x")
     request = mocked.calls[0].request
     assert request.headers["X-Team"] == "vision" and request.headers["Cookie"] == "sticky=a1"
+
+
+PAGE = "<!DOCTYPE html>\n<html><head><title>Corporate\n  login</title></head><body>…</body></html>"
+
+
+def test_an_html_page_with_a_success_status_is_not_taken_for_an_answer(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(URL, body=PAGE, content_type="text/html; charset=utf-8")
+    with pytest.raises(UnexpectedResponse) as info:
+        http.get("/v1/x")
+    assert str(info.value) == (
+        "GET /v1/x: the server at https://api.test answered with an HTML page 'Corporate "
+        "login', not as the Lightly API does (is the server location right, or is a proxy or "
+        "login page in the way?)"
+    )
+    assert isinstance(info.value, TransportError)
+
+
+def test_an_html_error_page_is_summed_up_not_dumped(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(URL, status=404, body=PAGE, content_type="text/html")
+    with pytest.raises(NotFound) as info:
+        http.get("/v1/x")
+    assert str(info.value) == (
+        "GET /v1/x failed with HTTP 404: an HTML page 'Corporate login', not an answer of the "
+        "Lightly API"
+    )
+    assert info.value.body == PAGE  # the whole page stays available
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "text/plain; charset=utf-8"])
+def test_text_answers_are_utf_8_unless_they_say_otherwise(
+    http: LightlyHttp, mocked: responses.RequestsMock, content_type: str
+) -> None:
+    mocked.get(URL, body="grüße.jpg\nb.jpg".encode(), content_type=content_type)
+    assert http.get("/v1/x") == "grüße.jpg\nb.jpg"  # requests alone: 'grÃ¼Ã\x9fe.jpg'
+
+
+def test_a_text_answer_in_another_charset_is_decoded_with_it(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(URL, body="grüße".encode("latin-1"), content_type="text/plain; charset=latin-1")
+    assert http.get("/v1/x") == "grüße"
