@@ -230,8 +230,11 @@ class LightlyHttp:
             timeout=timeout or self.timeout,
             should_retry=should_retry,
         )
-        if "html" in response.headers.get("Content-Type", ""):
-            page = html_page(body_text(response)) or "an HTML page"
+        # only a page counts, not an empty body labelled text/html (Flask's default); the
+        # first byte spares decoding every large answer twice
+        looks_like_markup = response.content[:64].lstrip()[:1] == b"<"
+        page = html_page(body_text(response)) if looks_like_markup else None
+        if page is not None:
             raise UnexpectedResponse(
                 f"{method.upper()} {path}: the server at {self.base_url} answered with {page}, "
                 "not as the Lightly API does (is the server location right, or is a proxy "
