@@ -405,3 +405,10 @@ def test_a_text_answer_in_another_charset_is_decoded_with_it(
 ) -> None:
     mocked.get(URL, body="grüße".encode("latin-1"), content_type="text/plain; charset=latin-1")
     assert http.get("/v1/x") == "grüße"
+
+
+def test_an_empty_answer_labelled_html_is_just_empty(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    mocked.put(URL, body="", content_type="text/html; charset=utf-8")  # Flask's default
+    assert http.put("/v1/x", json={}) is None
