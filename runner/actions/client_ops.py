@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from runner.actions.config_schemas import config_schemas
 from runner.actions.introspect import docstring_parts, parameters_schema
 from runner.actions.registry import Action
 from runner.client import ApiWorkflowClient, ComputeWorkerRunInfo
@@ -124,6 +125,14 @@ def _schema(name: str, method: Any) -> dict[str, Any]:
         properties["input"] = {"type": "string", "description": "Folder of images to upload."}
     if name == "create_dataset":
         properties["if_exists"] = IF_EXISTS_PARAMETER
+    for parameter, config_schema in config_schemas().items():
+        if parameter in properties:
+            description = properties[parameter].get("description")
+            properties[parameter] = {
+                **config_schema,
+                **({"description": description} if description else {}),
+                "default": None,
+            }
     if "dataset_type" in properties:
         dataset_type = properties["dataset_type"]
         properties["dataset_type"] = {

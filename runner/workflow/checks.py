@@ -16,7 +16,7 @@ from runner.workflow import templates
 from runner.workflow.diagnostics import Diagnostic, did_you_mean
 from runner.workflow.durations import parse_duration
 from runner.workflow.model import ActionCatalog
-from runner.workflow.schema import action_with_schema, core_schema
+from runner.workflow.schema import TEMPLATE, action_with_schema, core_schema
 from runner.workflow.source import Path, Source
 
 CONTEXT_ROOTS = ("inputs", "steps", "secrets", "env", "run", "item")
@@ -73,11 +73,16 @@ def _error_diagnostics(source: Source, error: ValidationError, base: Path) -> It
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         yield source.at(path, f"{where}: missing required key '{missing}'")
     elif error.validator == "anyOf":
-        best = min(error.context or [error], key=lambda e: len(list(e.absolute_path)))
-        if best is error:
+        # a value that is no template is not explained by "not a {{ template }}"; of the
+        # other alternatives, the first one's problems are reported, all of them
+        others = [e for e in error.context or [] if e.schema != TEMPLATE]
+        if not others:
             yield source.at(path, f"{where}: {error.message}")
         else:
-            yield from _error_diagnostics(source, best, base)
+            first = min(e.relative_schema_path[0] for e in others)
+            for sub in others:
+                if sub.relative_schema_path[0] == first:
+                    yield from _error_diagnostics(source, sub, base)
     elif error.validator == "enum":
         values: Any = error.validator_value
         options = ", ".join(repr(v) for v in values)

@@ -1,0 +1,87 @@
+"""JSON Schemas of the worker, Lightly and selection configs, from the client's field tables.
+
+The client checks these configs before it sends them (``runner.client._configs``);
+the same tables, as schemas, let ``lightly-run validate`` and editors catch a
+mistyped key or strategy type without the network. Keys may be snake_case or
+camelCase, as the client accepts both; values stay free but for nested sections
+and ``type`` enums; a ``{{ template }}`` is accepted wherever a section or type is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from runner.client._configs import (
+    DOCKER_FIELDS,
+    INPUT_FIELDS,
+    INPUT_TYPES,
+    LIGHTLY_FIELDS,
+    SELECTION_FIELDS,
+    STRATEGY_FIELDS,
+    STRATEGY_TYPES,
+)
+from runner.client.models import to_snake
+
+#: a string holding a template: its value is known only at run time
+_TEMPLATE = {"type": "string", "pattern": r"\{\{"}
+
+
+def config_schemas() -> dict[str, dict[str, Any]]:
+    """Parameter name → schema, for the operations that take configs."""
+    return {
+        "worker_config": _nullable(_fields(DOCKER_FIELDS)),
+        "lightly_config": _nullable(_fields(LIGHTLY_FIELDS)),
+        "selection_config": _nullable(_selection()),
+    }
+
+
+def _selection() -> dict[str, Any]:
+    fields: dict[str, Any] = {name: {} for name in SELECTION_FIELDS}
+    fields["strategies"] = _or_template(
+        {"type": "array", "minItems": 1, "items": _or_template(_entry())}
+    )
+    return _object(fields)
+
+
+def _entry() -> dict[str, Any]:
+    schema = _object(
+        {
+            "input": _or_template(_section(INPUT_FIELDS, INPUT_TYPES)),
+            "strategy": _or_template(_section(STRATEGY_FIELDS, STRATEGY_TYPES)),
+        }
+    )
+    return {**schema, "required": ["input", "strategy"]}
+
+
+def _section(fields: Iterable[str], types: Iterable[str]) -> dict[str, Any]:
+    properties: dict[str, Any] = {name: {} for name in fields}
+    properties["type"] = _or_template({"enum": sorted(types)})
+    return {**_object(properties), "required": ["type"]}
+
+
+def _fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A worker or Lightly config table (nested dicts are sections) as a schema."""
+    return _object(
+        {
+            name: _or_template(_fields(nested)) if isinstance(nested, dict) else {}
+            for name, nested in fields.items()
+        }
+    )
+
+
+def _object(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """An object of ``properties``, each under its wire name and its snake_case name."""
+    spelled: dict[str, Any] = {}
+    for name in sorted(properties):
+        spelled[name] = properties[name]
+        spelled.setdefault(to_snake(name), properties[name])
+    return {"type": "object", "additionalProperties": False, "properties": spelled}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "type": ["object", "null"]}
+
+
+def _or_template(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, _TEMPLATE]}
