@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from runner.errors import UsageError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     user_id TEXT PRIMARY KEY,
@@ -58,6 +60,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+class UnreadableDatabase(UsageError):
+    """The data directory's database is damaged or is not one of ours."""
+
+
 def new_id() -> str:
     """A 24-char lowercase hex id, like the platform's ObjectIds (time-prefixed)."""
     return f"{int(time.time()):08x}{secrets.token_hex(8)}"
@@ -79,8 +85,16 @@ class Store:
         self._idle: list[sqlite3.Connection] = []
         self._opened: list[sqlite3.Connection] = []  # all of them, for close()
         self._idle_lock = threading.Lock()
-        # executescript commits on its own, so it cannot run inside transaction()
-        self._connection().executescript(SCHEMA)
+        try:
+            # executescript commits on its own, so it cannot run inside transaction()
+            self._connection().executescript(SCHEMA)
+        except sqlite3.DatabaseError as error:
+            self.close()
+            raise UnreadableDatabase(
+                f"the local server's database {self.path} cannot be read ({error}): it is "
+                f"damaged or not a lightly-run database. Nothing was changed; move it and "
+                f"{self.path.parent / 'blobs'} away to start with an empty server"
+            ) from None
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -93,9 +107,13 @@ class Store:
                     self.path, timeout=30, isolation_level=None, check_same_thread=False
                 )
                 conn.row_factory = sqlite3.Row
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA foreign_keys=ON")
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                    conn.execute("PRAGMA foreign_keys=ON")
+                except sqlite3.DatabaseError:
+                    conn.close()
+                    raise
                 with self._idle_lock:
                     self._opened.append(conn)
             self._local.conn = conn

@@ -404,3 +404,26 @@ def test_a_called_workflow_needs_a_token_only_if_it_may_call_lightly(
     assert main(["parent.yaml"]) == code
     err = capsys.readouterr().err
     assert ("no Lightly token" in err) == (code == 2)
+
+
+@pytest.mark.parametrize("command", [["--local", "wf.yaml"], ["serve", "--port", "0"]])
+def test_a_damaged_local_database_is_named_and_left_as_it_is(
+    command: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(RESUMABLE)
+    database = Path("data/lightly.sqlite3")
+    database.parent.mkdir()
+    damaged = b"not a database " * 10
+    database.write_bytes(damaged)
+    assert main([*command, "--data-dir", "data"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: the local server's database data/lightly.sqlite3 cannot be read "
+        "(file is not a database): it is damaged or not a lightly-run database. Nothing "
+        "was changed; move it and data/blobs away"
+    )
+    assert database.read_bytes() == damaged
