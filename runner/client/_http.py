@@ -397,7 +397,8 @@ class LightlyHttp:
         )
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        # a token of 1-3 characters is no real one, and replacing it would garble messages
+        return text.replace(self._token, "***") if len(self._token) >= 4 else text
 
     def _redacted(self, exc: BaseException) -> RedactedCause:
         """``exc`` as a chainable cause whose text never holds the token."""

@@ -54,7 +54,10 @@ class Masker:
             pattern = self._pattern
             if pattern is None:
                 ordered = sorted(self._values, key=len, reverse=True)
-                pattern = self._pattern = re.compile("|".join(map(re.escape, ordered)))
+                # in any letter case: a template may have applied | upper or | lower
+                pattern = self._pattern = re.compile(
+                    "|".join(map(re.escape, ordered)), re.IGNORECASE
+                )
             return pattern.sub(MASK, value)
         if isinstance(value, dict):
             return {

@@ -412,3 +412,12 @@ def test_an_empty_answer_labelled_html_is_just_empty(
 ) -> None:
     mocked.put(URL, body="", content_type="text/html; charset=utf-8")  # Flask's default
     assert http.put("/v1/x", json={}) is None
+
+
+def test_a_token_too_short_to_be_real_does_not_garble_messages(
+    mocked: responses.RequestsMock,
+) -> None:
+    http = LightlyHttp(base_url=SERVER, token="x", retry=RetryPolicy(attempts=1))
+    mocked.get(URL, status=404, json={"code": "NOT_FOUND", "error": "no index exists"})
+    with pytest.raises(NotFound, match="no index exists"):
+        http.get("/v1/x")

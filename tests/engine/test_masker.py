@@ -37,3 +37,8 @@ def test_short_values_are_not_secrets_and_new_ones_count_at_once() -> None:
     assert masker.mask("a secret-value") == "a secret-value"
     masker.add("secret-value")
     assert masker.mask("a secret-value") == "a ***"
+
+
+def test_a_secret_is_masked_in_any_letter_case() -> None:
+    masker = Masker([SECRET])  # a template may apply | upper or | lower
+    assert masker.mask(f"a {SECRET.upper()} b {SECRET.lower()}") == "a *** b ***"
