@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
 
 from runner.client import bitmask
 from runner.client._base import _ClientBase
+from runner.client._parallel import for_each_parallel
 from runner.client._paths import safe_join
 
 
@@ -73,9 +73,8 @@ class _DownloadMixin(_ClientBase):
                 failures.append((job[1], error))
 
         bar = self._progress_bar(len(jobs), "download", "img", shown=show)
-        with bar, ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-            for _ in pool.map(download, jobs):
-                bar.update(1)
+        with bar:
+            for_each_parallel(download, jobs, max_workers=max_workers, done=lambda: bar.update(1))
         for target, error in sorted(failures, key=lambda f: str(f[0])):
             warnings.warn(f"Download of image {target} failed with error {error}", stacklevel=3)
 

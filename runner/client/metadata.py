@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from runner.client._base import _ClientBase
+from runner.client._parallel import for_each_parallel
 from runner.client.models import WireModel, to_camel, to_wire, wire
 
 
@@ -84,9 +84,8 @@ class _CustomMetadataMixin(_ClientBase):
             self._http.put(path, json={"customMetaData": entry})
 
         bar = self._progress_bar(len(updates), "metadata", "sample", shown=verbose)
-        with bar, ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-            for _ in pool.map(put, updates):
-                bar.update(1)
+        with bar:
+            for_each_parallel(put, updates, max_workers=max_workers, done=lambda: bar.update(1))
 
     def create_custom_metadata_config(self, name: str, configs: list[dict[str, Any]]) -> WireModel:
         """Creates a custom metadata configuration for the current dataset.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 from typing import Any
 
 from runner.client._base import _ClientBase
+from runner.client._parallel import for_each_parallel
 from runner.client.models import to_wire
 
 
@@ -93,7 +93,8 @@ class _PredictionsMixin(_ClientBase):
         def upload(item: tuple[str, list[dict[str, Any]]]) -> None:
             self.create_or_update_prediction(item[0], item[1], prediction_version_id)
 
-        with ThreadPoolExecutor(max_workers=max(1, min(len(items), max_workers))) as pool:
-            for _done in pool.map(upload, items):
-                if progress_bar is not None:
-                    progress_bar.update(1)
+        def uploaded() -> None:
+            if progress_bar is not None:
+                progress_bar.update(1)
+
+        for_each_parallel(upload, items, max_workers=min(len(items), max_workers), done=uploaded)

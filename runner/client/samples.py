@@ -8,7 +8,6 @@ import threading
 import time
 import warnings
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -18,6 +17,7 @@ import requests
 from runner.client._base import _ClientBase
 from runner.client._http import body_text
 from runner.client._images import PreparedImage, list_image_files, prepare_image
+from runner.client._parallel import for_each_parallel
 from runner.client.errors import ApiError, error_for_status
 from runner.client.metadata import index_by_filename, verify_format
 
@@ -176,9 +176,8 @@ class _SamplesMixin(_ClientBase):
                 failures[name] = error
 
         bar = self._progress_bar(len(todo), "upload", "img")
-        with bar, ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-            for _ in pool.map(upload, todo):
-                bar.update(1)
+        with bar:
+            for_each_parallel(upload, todo, max_workers=max_workers, done=lambda: bar.update(1))
         return failures
 
     def _upload_one(self, name: str, plan: _Upload) -> None:
