@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -306,13 +306,33 @@ def _upload_headers(url: str, headers: Mapping[str, str] | None) -> dict[str, st
     return result
 
 
-def _local_files(source: str | Any) -> dict[str, Path]:
+class _FolderFiles(Mapping[str, Path]):
+    """File name → path under ``folder``, the paths made when asked: a dict of a
+    million ``Path`` objects would hold about 300 MB for the whole upload."""
+
+    def __init__(self, folder: Path, names: list[str]) -> None:
+        self._folder = folder
+        self._names = dict.fromkeys(names)  # ordered, and membership in O(1)
+
+    def __getitem__(self, name: str) -> Path:
+        if name not in self._names:
+            raise KeyError(name)
+        return self._folder / name
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _local_files(source: str | Any) -> Mapping[str, Path]:
     """File name → path of the images to upload, in upload order."""
     if isinstance(source, (str, os.PathLike)):
         folder = Path(source)
         if not folder.is_dir():
             raise ValueError(f"input must be a folder of images; {str(folder)!r} is not a folder")
-        files = {name: folder / name for name in list_image_files(folder)}
+        files = _FolderFiles(folder, list_image_files(folder))
         if not files:
             raise ValueError(f"input folder {str(folder)!r} contains no image files")
         return files
