@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 from PIL import Image
@@ -59,11 +60,15 @@ class _DownloadMixin(_ClientBase):
         positions = bitmask.positions_from_hex(tag["bitMaskData"]).tolist()
         if positions and positions[-1] >= min(len(sample_ids), len(filenames)):
             raise ValueError(f"Tag {tag_name} refers to more samples than the dataset has.")
-        # every target is checked before anything is written
-        jobs = [(sample_ids[i], safe_join(output_dir, filenames[i])) for i in positions]
-        self._download_all(jobs, max_workers, show=verbose)
+        for i in positions:  # every target is checked before anything is written
+            safe_join(output_dir, filenames[i])
+        # made again as they are downloaded: a list of a million paths would hold ~300 MB
+        jobs = ((sample_ids[i], safe_join(output_dir, filenames[i])) for i in positions)
+        self._download_all(jobs, len(positions), max_workers, show=verbose)
 
-    def _download_all(self, jobs: list[tuple[str, Path]], max_workers: int, *, show: bool) -> None:
+    def _download_all(
+        self, jobs: Iterable[tuple[str, Path]], count: int, max_workers: int, *, show: bool
+    ) -> None:
         failures: list[tuple[Path, BaseException]] = []
 
         def download(job: tuple[str, Path]) -> None:
@@ -72,7 +77,7 @@ class _DownloadMixin(_ClientBase):
             except Exception as error:  # per-image failures become warnings
                 failures.append((job[1], error))
 
-        bar = self._progress_bar(len(jobs), "download", "img", shown=show)
+        bar = self._progress_bar(count, "download", "img", shown=show)
         with bar:
             for_each_parallel(download, jobs, max_workers=max_workers, done=lambda: bar.update(1))
         for target, error in sorted(failures, key=lambda f: str(f[0])):
