@@ -21,7 +21,7 @@ DatasetTypeName = Literal["Images", "Videos", "Crops"]
 def _check_name(dataset_name: str) -> None:
     if not _DSNAME.match(dataset_name) or len(dataset_name) < 3:
         raise ValueError(
-            f"Invalid dataset name {dataset_name!r}: use at least 3 characters, letters, "
+            f"Invalid dataset name {dataset_name!r}: use at least 3 characters: ASCII letters, "
             "digits, spaces, '_' or '-', starting with a letter or digit."
         )
 
