@@ -233,7 +233,7 @@ def test_create_dataset_existing_name_raises(
 def test_create_dataset_invalid_name_raises_before_any_request(
     client: ApiWorkflowClient, mocked: responses.RequestsMock, name: str
 ) -> None:
-    with pytest.raises(ValueError, match="Invalid dataset name .*: ASCII letters, digits"):
+    with pytest.raises(ValueError, match=r"Invalid dataset name .*: ASCII letters, digits"):
         client.create_dataset(name)
     assert len(mocked.calls) == 0
 
