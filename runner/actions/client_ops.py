@@ -19,10 +19,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from runner.actions.config_schemas import config_schemas
+from runner.actions.config_schemas import TEMPLATE_STRING, config_schemas
 from runner.actions.introspect import docstring_parts, parameters_schema
 from runner.actions.registry import Action
 from runner.client import ApiWorkflowClient, ComputeWorkerRunInfo
+from runner.client.datasets import DATASET_NAME
 from runner.client.models import DatasetType
 from runner.client.progress import no_progress
 
@@ -132,6 +133,20 @@ def _schema(name: str, method: Any) -> dict[str, Any]:
                 **config_schema,
                 **({"description": description} if description else {}),
                 "default": None,
+            }
+    for parameter in ("dataset_name", "dataset_basename"):
+        if name.startswith("create_") and parameter in properties:
+            # the platform's DSNAME, checked by the client too: a bad name is found offline
+            named = {
+                **properties[parameter],
+                "minLength": 3,
+                "pattern": DATASET_NAME.pattern,
+                "x-expected": "a dataset name: at least 3 ASCII letters, digits, spaces, "
+                "'_' or '-', starting with a letter or digit",
+            }
+            properties[parameter] = {
+                "anyOf": [named, TEMPLATE_STRING],
+                "description": named.get("description", ""),
             }
     if "dataset_type" in properties:
         dataset_type = properties["dataset_type"]

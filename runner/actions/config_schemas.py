@@ -24,7 +24,7 @@ from runner.client._configs import (
 from runner.client.models import to_snake
 
 #: a string holding a template: its value is known only at run time
-_TEMPLATE = {"type": "string", "pattern": r"\{\{"}
+TEMPLATE_STRING = {"type": "string", "pattern": r"\{\{"}
 
 
 def config_schemas() -> dict[str, dict[str, Any]]:
@@ -84,4 +84,4 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _or_template(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"anyOf": [schema, _TEMPLATE]}
+    return {"anyOf": [schema, TEMPLATE_STRING]}

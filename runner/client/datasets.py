@@ -14,12 +14,12 @@ from runner.client.models import WireModel, to_wire, wire
 
 _PAGE = 5000
 #: DatasetData.name pattern (MODELS.md ``DSNAME``): at least 3 characters.
-_DSNAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9 _-]+$")
+DATASET_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9 _-]+$")
 DatasetTypeName = Literal["Images", "Videos", "Crops"]
 
 
 def _check_name(dataset_name: str) -> None:
-    if not _DSNAME.match(dataset_name) or len(dataset_name) < 3:
+    if not DATASET_NAME.match(dataset_name) or len(dataset_name) < 3:
         raise ValueError(
             f"Invalid dataset name {dataset_name!r}: use at least 3 characters: ASCII letters, "
             "digits, spaces, '_' or '-', starting with a letter or digit."

@@ -83,6 +83,9 @@ def _error_diagnostics(source: Source, error: ValidationError, base: Path) -> It
             for sub in others:
                 if sub.relative_schema_path[0] == first:
                     yield from _error_diagnostics(source, sub, base)
+    elif isinstance(error.schema, dict) and "x-expected" in error.schema:
+        # a schema that says in words what it expects (our extension keyword)
+        yield source.at(path, f"{where}: {error.instance!r} is not {error.schema['x-expected']}")
     elif error.validator == "enum":
         values: Any = error.validator_value
         options = ", ".join(repr(v) for v in values)
