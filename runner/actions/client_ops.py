@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from runner.actions.config_schemas import TEMPLATE_STRING, config_schemas
+from runner.actions.config_schemas import config_schemas
 from runner.actions.introspect import docstring_parts, parameters_schema
 from runner.actions.registry import Action
 from runner.client import ApiWorkflowClient, ComputeWorkerRunInfo
@@ -77,6 +77,8 @@ def client_state(client: Any) -> dict[str, Any]:
 
 
 def restore_client_state(client: Any, state: dict[str, Any]) -> None:
+    if client is None:  # a workflow that never reaches the Lightly API runs without one
+        return
     client._dataset_id = state.get("dataset_id")
     client.embedding_id = state.get("embedding_id")
 
@@ -137,16 +139,12 @@ def _schema(name: str, method: Any) -> dict[str, Any]:
     for parameter in ("dataset_name", "dataset_basename"):
         if name.startswith("create_") and parameter in properties:
             # the platform's DSNAME, checked by the client too: a bad name is found offline
-            named = {
+            properties[parameter] = {
                 **properties[parameter],
                 "minLength": 3,
                 "pattern": DATASET_NAME.pattern,
                 "x-expected": "a dataset name: at least 3 ASCII letters, digits, spaces, "
                 "'_' or '-', starting with a letter or digit",
-            }
-            properties[parameter] = {
-                "anyOf": [named, TEMPLATE_STRING],
-                "description": named.get("description", ""),
             }
     if "dataset_type" in properties:
         dataset_type = properties["dataset_type"]

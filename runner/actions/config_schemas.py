@@ -4,7 +4,7 @@ The client checks these configs before it sends them (``runner.client._configs``
 the same tables, as schemas, let ``lightly-run validate`` and editors catch a
 mistyped key or strategy type without the network. Keys may be snake_case or
 camelCase, as the client accepts both; values stay free but for nested sections
-and ``type`` enums; a ``{{ template }}`` is accepted wherever a section or type is.
+and ``type`` enums (the workflow layer accepts a ``{{ template }}`` at any depth).
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ from runner.client._configs import (
 )
 from runner.client.models import to_snake
 
-#: a string holding a template: its value is known only at run time
-TEMPLATE_STRING = {"type": "string", "pattern": r"\{\{"}
-
 
 def config_schemas() -> dict[str, dict[str, Any]]:
     """Parameter name → schema, for the operations that take configs."""
@@ -38,17 +35,15 @@ def config_schemas() -> dict[str, dict[str, Any]]:
 
 def _selection() -> dict[str, Any]:
     fields: dict[str, Any] = {name: {} for name in SELECTION_FIELDS}
-    fields["strategies"] = _or_template(
-        {"type": "array", "minItems": 1, "items": _or_template(_entry())}
-    )
+    fields["strategies"] = {"type": "array", "minItems": 1, "items": _entry()}
     return _object(fields)
 
 
 def _entry() -> dict[str, Any]:
     schema = _object(
         {
-            "input": _or_template(_section(INPUT_FIELDS, INPUT_TYPES)),
-            "strategy": _or_template(_section(STRATEGY_FIELDS, STRATEGY_TYPES)),
+            "input": _section(INPUT_FIELDS, INPUT_TYPES),
+            "strategy": _section(STRATEGY_FIELDS, STRATEGY_TYPES),
         }
     )
     return {**schema, "required": ["input", "strategy"]}
@@ -56,7 +51,7 @@ def _entry() -> dict[str, Any]:
 
 def _section(fields: Iterable[str], types: Iterable[str]) -> dict[str, Any]:
     properties: dict[str, Any] = {name: {} for name in fields}
-    properties["type"] = _or_template({"enum": sorted(types)})
+    properties["type"] = {"enum": sorted(types)}
     return {**_object(properties), "required": ["type"]}
 
 
@@ -64,7 +59,7 @@ def _fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     """A worker or Lightly config table (nested dicts are sections) as a schema."""
     return _object(
         {
-            name: _or_template(_fields(nested)) if isinstance(nested, dict) else {}
+            name: _fields(nested) if isinstance(nested, dict) else {}
             for name, nested in fields.items()
         }
     )
@@ -81,7 +76,3 @@ def _object(properties: Mapping[str, Any]) -> dict[str, Any]:
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "type": ["object", "null"]}
-
-
-def _or_template(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"anyOf": [schema, TEMPLATE_STRING]}

@@ -304,10 +304,10 @@ class Engine:
     def _run_workflow(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """``run_workflow``: the called file's steps, with this run's client and masking."""
         from runner.engine.inputs import resolve_inputs
-        from runner.workflow.loader import load
+        from runner.workflow.loader import called_file, load
 
         called = Path(arguments["path"])
-        file = (self._workflow_file.parent / called).resolve()  # absolute paths stay as given
+        file = called_file(self._workflow_file, arguments["path"])
         calling = self.calling or (self._workflow_file,)
         if file in calling:
             chain = " → ".join(p.name for p in (*calling, file))
@@ -373,9 +373,10 @@ def _retryable(error: Exception, kinds: tuple[str, ...]) -> bool:
 
 def _called_file_digest(step: Step, workflow: Workflow, context: dict[str, Any]) -> str:
     """The content digest of the file a ``run_workflow`` step calls ("?" if unknown yet)."""
+    from runner.workflow.loader import called_file
+
     try:
-        called = Path(str(templates.render(step.with_.get("path"), context)))
-        file = Path(workflow.path).resolve().parent / called  # absolute paths stay as given
+        file = called_file(workflow.path, str(templates.render(step.with_.get("path"), context)))
         return hashlib.sha256(file.read_bytes()).hexdigest()
     except Exception:
         return "?"  # not renderable or readable: the step will say why when it runs

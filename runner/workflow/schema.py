@@ -98,17 +98,36 @@ def core_schema() -> dict[str, Any]:
     }
 
 
+#: what makes a string schema refuse some strings (and so a ``{{ template }}``)
+_STRING_CONSTRAINTS = ("enum", "const", "pattern", "minLength", "maxLength")
+
+
 def template_tolerant(schema: dict[str, Any]) -> dict[str, Any]:
-    """Accept a ``{{ template }}`` string wherever ``schema`` wants a non-string."""
-    types = schema.get("type")
-    if types == "string" or (
-        isinstance(types, list) and "string" in types and "enum" not in schema
-    ):
-        return schema
+    """Accept a ``{{ template }}`` string wherever ``schema`` constrains a value, at any
+    depth (inside objects, arrays and alternatives too)."""
+    inner = _children_tolerant(schema)
+    if "anyOf" in inner:
+        members = [_children_tolerant(member) for member in inner["anyOf"]]
+        return {**inner, "anyOf": [*members, TEMPLATE]}
+    types = inner.get("type")
+    takes_strings = types in (None, "string") or (isinstance(types, list) and "string" in types)
+    if takes_strings and not any(key in inner for key in _STRING_CONSTRAINTS):
+        return inner
     return {
-        "anyOf": [schema, TEMPLATE],
-        **({"description": schema["description"]} if "description" in schema else {}),
+        "anyOf": [inner, TEMPLATE],
+        **({"description": inner["description"]} if "description" in inner else {}),
     }
+
+
+def _children_tolerant(schema: dict[str, Any]) -> dict[str, Any]:
+    result = dict(schema)
+    if isinstance(result.get("properties"), dict):
+        result["properties"] = {
+            name: template_tolerant(child) for name, child in result["properties"].items()
+        }
+    if isinstance(result.get("items"), dict):
+        result["items"] = template_tolerant(result["items"])
+    return result
 
 
 def action_with_schema(spec: dict[str, Any] | Any) -> dict[str, Any]:

@@ -20,8 +20,13 @@ from runner.client._configs import (
     selection_config_from_dict,
 )
 from runner.client.models import to_snake
+from runner.workflow.schema import template_tolerant
 
-SCHEMAS = {name: Draft202012Validator(schema) for name, schema in config_schemas().items()}
+# as validate uses them: templates accepted at any depth by the workflow layer
+SCHEMAS = {
+    name: Draft202012Validator(template_tolerant(schema))
+    for name, schema in config_schemas().items()
+}
 
 
 def every_key(fields: dict[str, Any], spell: Any) -> dict[str, Any]:

@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     from runner.engine.state import StateStore
     from runner.workflow.loader import load
 
-    workflow = load(args.workflow, load_catalog())
+    catalog = load_catalog()
+    workflow = load(args.workflow, catalog)
     given = _inputs(args)
     # mistakes first, before any lock; a resumed run's record may supply the rest
     inputs = resolve_inputs(workflow.inputs, given, complete=args.resume is None)
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             _check_recorded(recorded, given, workflow, resume.run_id)
             inputs = resolve_inputs(workflow.inputs, {**recorded, **given})
         client = None
-        if args.local or _needs_client(workflow, registry()):
+        if args.local or _needs_client(workflow, registry(), catalog):
             server_location, token = _backend(args, stack)
             masker.add(token)
             client = ApiWorkflowClient(
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             masker=masker,
             observer=observer,
             client_state=client_state,
-            restore_client_state=restore_client_state if client else lambda client, state: None,
+            restore_client_state=restore_client_state,
         )
         state = engine.run(workflow, inputs, resume=resume)
     result = summary(state, masker)
@@ -116,15 +117,17 @@ def _recorded_inputs(state: Any, workflow: Any) -> dict[str, Any]:
     }
 
 
-def _needs_client(workflow: Any, actions: Any, seen: frozenset[Path] = frozenset()) -> bool:
+def _needs_client(
+    workflow: Any, actions: Any, catalog: Any, calling: frozenset[Path] = frozenset()
+) -> bool:
     """Whether a step of ``workflow`` (or of a file it calls) may reach the Lightly API.
 
     A called file named by a template, or one that cannot be loaded, counts as yes.
     """
     from runner.workflow import templates
-    from runner.workflow.loader import load
+    from runner.workflow.loader import called_file, load
 
-    file = Path(workflow.path).resolve()
+    calling = calling | {Path(workflow.path).resolve()}
     for step in workflow.steps:
         action = actions[step.uses]
         if action.kind != "engine":
@@ -134,14 +137,14 @@ def _needs_client(workflow: Any, actions: Any, seen: frozenset[Path] = frozenset
         called = step.with_.get("path")
         if not isinstance(called, str) or templates.is_template(called):
             return True
-        called_file = (file.parent / called).resolve()
-        if called_file in seen or called_file == file:
+        file = called_file(workflow.path, called)
+        if file in calling:
             continue  # a file calling itself is refused when it runs
         try:
-            called_workflow = load(called_file, load_catalog())
+            called_workflow = load(file, catalog)
         except (WorkflowInvalid, OSError):
             return True
-        if _needs_client(called_workflow, actions, seen | {file}):
+        if _needs_client(called_workflow, actions, catalog, calling):
             return True
     return False
 
