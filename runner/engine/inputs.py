@@ -32,10 +32,13 @@ def _coerce(spec: InputSpec, value: Any) -> Any:
         except ValueError:
             return yaml.safe_load(value)  # also [a, b] and {key: value} (flow style)
     except (ValueError, yaml.YAMLError):
-        hint = _HINTS.get(spec.type, "")
-        raise UsageError(
-            f"input '{spec.name}' must be {_a(spec.type)}, got {value!r}{hint}"
-        ) from None
+        raise _wrong_type(spec.name, spec.type, value) from None
+
+
+def _wrong_type(name: str, type_name: str, value: Any) -> UsageError:
+    return UsageError(
+        f"input '{name}' must be {_a(type_name)}, got {value!r}{_HINTS.get(type_name, '')}"
+    )
 
 
 #: how to write the structured types on the command line
@@ -89,8 +92,7 @@ def resolve_inputs(
         if not isinstance(value, expected) or (
             isinstance(value, bool) and spec.type in ("integer", "number")
         ):
-            hint = _HINTS.get(spec.type, "")
-            raise UsageError(f"input '{name}' must be {_a(spec.type)}, got {value!r}{hint}")
+            raise _wrong_type(name, spec.type, value)
         if spec.enum is not None and value not in spec.enum:
             raise UsageError(f"input '{name}' must be one of {list(spec.enum)}, got {value!r}")
         if spec.minimum is not None and value < spec.minimum:
