@@ -29,7 +29,14 @@ EXIT_UNEXPECTED = 3
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("workflow", help="workflow file")
+    parser.usage = (
+        "%(prog)s [-h] WORKFLOW [-i NAME=VALUE] [--inputs-file FILE] [--server URL | --local]\n"
+        "       [--data-dir DIR] [--resume [RUN_ID]] [--state-dir DIR] [--output {text,json}]\n"
+        "       [--no-progress]"
+    )
+    # optional for argparse only: `--resume wf.yaml` would otherwise take the file as
+    # the run id and then miss the workflow (_workflow_after_resume sorts it out)
+    parser.add_argument("workflow", nargs="?", metavar="WORKFLOW", help="workflow file")
     parser.add_argument(
         "-i", "--input", action="append", metavar="NAME=VALUE", help="set an input (repeatable)"
     )
@@ -109,8 +116,18 @@ def _parser() -> argparse.ArgumentParser:
     for name, help_text, command, add_arguments in table:
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         add_arguments(command_parser)
-        command_parser.set_defaults(handler=command)
+        command_parser.set_defaults(handler=command, parser=command_parser)
     return parser
+
+
+def _workflow_after_resume(args: argparse.Namespace) -> None:
+    """``lightly-run --resume wf.yaml``: the file is the workflow, the latest run resumed."""
+    if args.command != "run" or args.workflow is not None:
+        return
+    if args.resume not in (None, "latest"):
+        args.workflow, args.resume = args.resume, "latest"
+    else:
+        args.parser.error("the following arguments are required: WORKFLOW")
 
 
 def _int_between(low: int, high: int | None) -> Callable[[str], int]:
@@ -158,6 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0) and EXIT_INVALID
     if not getattr(args, "handler", None):
         parser.print_help()
+        return EXIT_INVALID
+    try:
+        _workflow_after_resume(args)
+    except SystemExit:  # argparse has printed the usage and the error
         return EXIT_INVALID
     return _handle(args)
 

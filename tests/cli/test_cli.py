@@ -126,6 +126,25 @@ def test_resume_goes_on_with_the_inputs_the_run_started_with_unless_given_again(
     assert "✓ write succeeded" in err and Path("n.txt").read_text() == "n=2"
 
 
+def test_resume_before_the_workflow_takes_the_file_as_the_workflow(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(RESUMABLE)
+    assert main(["--local", "--no-progress", "wf.yaml", "-i", "n=0"]) == 1
+    capsys.readouterr()
+    # `--resume wf.yaml`: the latest run of wf.yaml, not a run named "wf.yaml"
+    assert main(["--local", "--no-progress", "--resume", "wf.yaml", "-i", "n=2"]) == 0
+    assert "↺ write" not in capsys.readouterr().err and Path("n.txt").read_text() == "n=2"
+    # a run id and the workflow, in either order
+    run_id = next(Path(".lightly-run/runs").iterdir()).name
+    assert main(["--local", "--no-progress", "--resume", run_id, "wf.yaml"]) == 0
+    assert "↺ write reused" in capsys.readouterr().err
+    # no workflow at all is still a usage error that names what is missing
+    assert main(["--local", "--resume"]) == 2
+    assert "required: WORKFLOW" in capsys.readouterr().err
+
+
 def test_a_recorded_input_the_changed_workflow_refuses_is_named_as_recorded(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
