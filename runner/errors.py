@@ -7,6 +7,8 @@ Tree::
     ├── WorkflowInvalid        a workflow file failed validation (exit 2); carries diagnostics
     ├── StepFailed             a step failed and was not allowed to continue (exit 1)
     └── StateError             run state cannot be read, written or locked (exit 1)
+
+    Terminated (a KeyboardInterrupt)  SIGTERM, handled as Ctrl-C is (exit 143)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ EXIT_OK = 0
 EXIT_STEP_FAILED = 1
 EXIT_INVALID = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
 
 
 class LightlyRunError(Exception):
@@ -59,3 +62,7 @@ class StateError(LightlyRunError):
     """
 
     exit_code = EXIT_INVALID
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled CI job, ``docker stop``): every layer treats it as Ctrl-C."""

@@ -1,18 +1,22 @@
 """``lightly-run``: the command line. ``main(argv) -> exit code``; never a traceback.
 
 Exit codes: 0 success, 1 a step failed, 2 invalid workflow or usage, 130
-interrupted, 3 an unexpected error (its traceback goes to a log file).
+interrupted, 143 terminated (SIGTERM), 3 an unexpected error (its traceback goes to
+a log file).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from runner import __version__
@@ -20,7 +24,9 @@ from runner.errors import (
     EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_TERMINATED,
     LightlyRunError,
+    Terminated,
     WorkflowInvalid,
 )
 
@@ -180,7 +186,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         _workflow_after_resume(args)
     except SystemExit:  # argparse has printed the usage and the error
         return EXIT_INVALID
-    return _handle(args)
+    with _sigterm_as_interrupt():
+        return _handle(args)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises ``Terminated`` in the main thread, so a cancelled CI
+    job saves the run's state as Ctrl-C does; a second SIGTERM kills at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -196,9 +222,11 @@ def _handle(args: argparse.Namespace) -> int:
     except LightlyRunError as error:
         print(masker.mask(f"error: {error}"), file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("interrupted; the run's state is saved (resume with --resume)", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as interrupt:
+        terminated = isinstance(interrupt, Terminated)
+        cause = "terminated (SIGTERM)" if terminated else "interrupted"
+        print(f"{cause}; the run's state is saved (resume with --resume)", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader went away (`lightly-run actions | head`): stop quietly, as cat does;
         # pointing stdout at devnull keeps the interpreter's final flush from failing again

@@ -18,7 +18,7 @@ from runner.actions.registry import catalog_of, run_cancellable
 from runner.engine.events import IndentedObserver, RunObserver
 from runner.engine.secrets import MASK, Masker
 from runner.engine.state import RunState, StateStore, StepRecord, new_run_id
-from runner.errors import EXIT_OK, EXIT_STEP_FAILED, LightlyRunError, UsageError
+from runner.errors import EXIT_OK, EXIT_STEP_FAILED, LightlyRunError, Terminated, UsageError
 from runner.workflow import templates
 from runner.workflow.model import Step, Workflow
 
@@ -88,14 +88,15 @@ class Engine:
                     break
             else:
                 state.status = "succeeded"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             state.status = "interrupted"
+            cause = "SIGTERM" if isinstance(interrupt, Terminated) else "Ctrl-C"
             for record in state.steps.values():
                 if record.status == "running":
                     record.status, record.finished_at, record.error = (
                         "interrupted",
                         self.clock(),
-                        "interrupted (Ctrl-C)",
+                        f"interrupted ({cause})",
                     )
             raise
         finally:

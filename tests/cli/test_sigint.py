@@ -64,8 +64,8 @@ class Run:
             assert time.monotonic() < deadline, f"no {text!r} in:\n{''.join(self.lines)}"
             time.sleep(0.05)
 
-    def interrupt(self) -> int:
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, signal_number: int = signal.SIGINT) -> int:
+        self.process.send_signal(signal_number)
         code = self.process.wait(timeout=30)
         self._reader.join(timeout=5)
         assert self.process.stderr is not None
@@ -105,3 +105,20 @@ def test_ctrl_c_saves_the_state_exits_130_and_resume_goes_on_from_the_interrupte
     assert "↺ dataset reused" in second.stderr and "↺ run reused" in second.stderr
     assert "▶ dataset" not in second.stderr and "▶ run" not in second.stderr
     assert _state(tmp_path)["steps"]["run"]["outputs"] == state["steps"]["run"]["outputs"]
+
+
+def test_sigterm_from_a_cancelled_ci_job_saves_the_state_too_and_exits_143(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "wf.yaml").write_text(WORKFLOW)
+
+    run = Run(tmp_path)
+    run.wait_for("▶ wait")
+    time.sleep(0.5)
+    assert run.interrupt(signal.SIGTERM) == 143
+    assert "Traceback" not in run.stderr
+    assert "terminated (SIGTERM); the run's state is saved (resume with --resume)" in run.stderr
+    state = _state(tmp_path)
+    assert state["status"] == "interrupted"
+    assert state["steps"]["wait"]["status"] == "interrupted"
+    assert state["steps"]["wait"]["error"] == "interrupted (SIGTERM)"
