@@ -43,6 +43,7 @@ class Source:
 #: hundred; a "billion laughs" file would otherwise expand without end
 MAX_ALIAS_VALUES = 100_000
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 Entry = tuple[Any, yaml.Node, yaml.Node]  # key, key node, value node
 
 
@@ -125,6 +126,10 @@ class _Walker:
         return own
 
     def _key(self, node: yaml.Node) -> Any:
+        if node.tag == _BOOL_TAG and node.value.lower() not in ("true", "false"):
+            # YAML 1.1 reads a bare `on`, `off`, `yes`, `no`, `y` or `n` as a boolean;
+            # as a key it is a name (retry's `on:`), as GitHub Actions reads it too
+            return str(node.value)
         key = self.constructor.construct_object(node, deep=True)
         if not isinstance(key, (str, int, float, bool)) or key is None:
             key = str(key)

@@ -111,6 +111,37 @@ steps:
     assert dict(steps[1].with_) == {"path": "out.txt", "content": "own key wins"}
 
 
+def test_retry_on_is_a_key_not_the_yaml_1_1_boolean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from runner.cli.catalog import load_catalog
+    from runner.workflow.loader import load
+
+    path = tmp_path / "retry.yaml"
+    path.write_text(
+        """version: 1
+name: retry-on
+steps:
+  - id: block
+    uses: write_file
+    retry:
+      attempts: 2
+      on: [5xx, connection]
+    with: {path: a.txt, content: "yes"}
+  - id: flow
+    uses: write_file
+    retry: {attempts: 3, on: [timeout]}
+    with: {path: b.txt, content: "no"}
+"""
+    )
+    assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+    block, flow = load(path, load_catalog()).steps
+    assert block.retry.on == ("5xx", "connection") and flow.retry.on == ("timeout",)
+    # only keys: a bare `yes` value is still YAML's boolean
+    path.write_text(path.read_text().replace('content: "yes"', "content: yes"))
+    assert load(path, load_catalog()).steps[0].with_["content"] is True
+
+
 def test_the_design_documents_example_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
     # it spells dataset_type as the Lightly docs do (DatasetType.IMAGES), not as the wire does
     example = DATA.parent / "valid" / "design_example.yaml"
