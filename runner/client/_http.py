@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import re
+import ssl
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -30,6 +31,7 @@ from runner import __version__
 from runner.client.errors import (
     ApiError,
     RequestTimeout,
+    TLSFailure,
     TransportError,
     UnexpectedResponse,
     error_for_status,
@@ -432,9 +434,15 @@ class LightlyHttp:
                     f"{method} {label}: malformed URL, not sent ({type(exc).__name__})"
                 ) from self._redacted(exc)
             except requests.RequestException as exc:
+                cause = _socket_error(exc)
+                reason = self._redact(_reason(cause) if cause else type(exc).__name__)
+                if isinstance(cause, ssl.SSLError) and _tls_setup_error(cause):
+                    raise TLSFailure(
+                        f"{method} {label}: {reason} at {_host(url)}; {_tls_hint(cause, url)}"
+                    ) from self._redacted(exc)
                 error = TransportError(
-                    f"{method} {label}: could not reach {_host(url)} "
-                    f"({type(exc).__name__}; attempt {attempt} of {attempts})"
+                    f"{method} {label}: could not reach {_host(url)}: {reason} "
+                    f"(attempt {attempt} of {attempts})"
                 )
                 error.__cause__ = self._redacted(exc)
                 retry_after = None
@@ -468,6 +476,51 @@ def _url_label(url: str) -> str:
     if not parts.netloc:
         return parts.path
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _socket_error(exc: BaseException) -> OSError | None:
+    """The socket or TLS error under a requests/urllib3 one (``ConnectionRefusedError``,
+    ``socket.gaierror``, ``ssl.SSLCertVerificationError``), if there is one."""
+    pending, seen = [exc], set()
+    while pending:
+        error = pending.pop(0)
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, OSError) and type(error).__module__ in ("builtins", "socket", "ssl"):
+            return error
+        linked = (*error.args, getattr(error, "reason", None), error.__cause__, error.__context__)
+        pending.extend(e for e in linked if isinstance(e, BaseException))
+    return None
+
+
+def _reason(error: OSError) -> str:
+    """``error`` in a few words: "connection refused", "certificate verify failed: …"."""
+    # ssl sets verify_message and reason on the errors it raises (others may lack them)
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"TLS certificate verify failed: {getattr(error, 'verify_message', '') or error}"
+    reason = getattr(error, "reason", None)
+    if isinstance(error, ssl.SSLError) and reason:
+        return f"TLS error: {reason.lower().replace('_', ' ')}"
+    text = error.strerror or str(error) or type(error).__name__
+    return text[:1].lower() + text[1:]
+
+
+def _tls_setup_error(error: ssl.SSLError) -> bool:
+    """A certificate that is not trusted, or TLS spoken to a plain-HTTP port: both stay so."""
+    return (
+        isinstance(error, ssl.SSLCertVerificationError)
+        or getattr(error, "reason", None) == "WRONG_VERSION_NUMBER"
+    )
+
+
+def _tls_hint(error: ssl.SSLError, url: str) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return (
+            "if a proxy or your organisation's certificate authority signs it, point "
+            "LIGHTLY_CA_CERTS at that authority's certificate bundle (PEM)"
+        )
+    return f"the server does not speak TLS there: is it http://{_host(url)}?"
 
 
 def _host(url: str) -> str:

@@ -99,6 +99,13 @@ class RequestTimeout(TransportError):
     """The server did not answer within the timeout."""
 
 
+class TLSFailure(TransportError):
+    """The TLS handshake failed for a reason that repeating it cannot change: an
+    untrusted certificate, or https:// to a plain-HTTP server. Never retried."""
+
+    transient = False
+
+
 class UnexpectedResponse(TransportError):
     """A success status with an HTML page: something other than the Lightly API answered."""
 

@@ -347,6 +347,8 @@ def _truthy(value: Any) -> bool:
 
 
 def _retryable(error: Exception, kinds: tuple[str, ...]) -> bool:
+    if getattr(error, "transient", True) is False:  # says itself it will fail again
+        return "any" in kinds
     status = getattr(error, "status", None)
     if not kinds:
         # by default only what may pass: no client mistakes (4xx other than 408/429), no failed assertions

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 import socket
+import ssl
+import threading
 import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import requests
 import responses
+import urllib3
 
 from runner.client import (
     ApiError,
@@ -20,6 +24,7 @@ from runner.client import (
     RequestTimeout,
     RetryPolicy,
     ServerError,
+    TLSFailure,
     TransportError,
     UnexpectedResponse,
 )
@@ -147,10 +152,66 @@ def test_connection_refused_raises_transport_error_without_the_token(sleeps: Sle
         http.get("/v1/x", params={"a": 1})
     assert (
         str(info.value)
-        == f"GET /v1/x: could not reach 127.0.0.1:{port} (ConnectionError; attempt 2 of 2)"
+        == f"GET /v1/x: could not reach 127.0.0.1:{port}: connection refused (attempt 2 of 2)"
     )
     assert not isinstance(info.value, RequestTimeout)
     assert TOKEN not in full_text(info.value) and "***" in full_text(info.value)
+
+
+def _tls_error(low_level: ssl.SSLError) -> requests.exceptions.SSLError:
+    """What requests raises for ``low_level``, wrapped as urllib3 wraps it."""
+    wrapped = urllib3.exceptions.SSLError(low_level)
+    return requests.exceptions.SSLError(
+        urllib3.exceptions.MaxRetryError(None, URL, reason=wrapped)  # type: ignore[arg-type]
+    )
+
+
+def test_an_untrusted_certificate_is_not_retried_and_names_the_fix(
+    http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    untrusted = ssl.SSLCertVerificationError(
+        1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
+    )
+    untrusted.verify_message = "self-signed certificate"
+    mocked.get(URL, body=_tls_error(untrusted))
+    with pytest.raises(TLSFailure) as info:
+        http.get("/v1/x")
+    assert str(info.value) == (
+        "GET /v1/x: TLS certificate verify failed: self-signed certificate at api.test; if a "
+        "proxy or your organisation's certificate authority signs it, point LIGHTLY_CA_CERTS "
+        "at that authority's certificate bundle (PEM)"
+    )
+    assert sleeps == [] and len(mocked.calls) == 1
+    assert info.value.transient is False  # the engine's step retries skip it too
+
+
+def test_a_tls_connection_that_broke_is_retried(
+    http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    mocked.get(URL, body=_tls_error(ssl.SSLEOFError(8, "EOF occurred in violation of protocol")))
+    mocked.get(URL, json={"ok": True})
+    assert http.get("/v1/x") == {"ok": True}
+    assert sleeps == [1.0]
+
+
+def test_https_to_a_plain_http_server_says_so_at_once(sleeps: Sleeps) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        http = LightlyHttp(base_url=f"https://{host}", token=TOKEN, sleep=sleeps)
+        with pytest.raises(TLSFailure) as info:
+            http.get("/v1/x")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(info.value) == (
+        f"GET /v1/x: TLS error: wrong version number at {host}; "
+        f"the server does not speak TLS there: is it http://{host}?"
+    )
+    assert sleeps == []
+    assert TOKEN not in full_text(info.value)
 
 
 def test_the_token_is_never_in_an_error(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
@@ -298,7 +359,7 @@ def test_each_retry_is_logged_with_what_failed_and_when_it_is_tried_again(
         assert http.get("/v1/x") == {"ok": True}
     assert [r.getMessage() for r in caplog.records] == [
         "GET /v1/x failed with HTTP 503: DOWN: maintenance (attempt 1 of 4); retrying in 1.0 s",
-        "GET /v1/x: could not reach api.test (ConnectionError; attempt 2 of 4); retrying in 2.0 s",
+        "GET /v1/x: could not reach api.test: ConnectionError (attempt 2 of 4); retrying in 2.0 s",
     ]
     assert TOKEN not in caplog.text
 

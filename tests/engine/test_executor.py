@@ -157,6 +157,29 @@ def test_retry_gives_up_with_the_error(
     assert state.steps["b"].status == "pending"
 
 
+class _Permanent(RuntimeError):
+    transient = False  # as the client's TLSFailure says of itself
+
+
+def test_an_error_that_says_it_is_not_transient_is_retried_only_on_any(
+    tmp_path: Path, engine: Engine, actions: FakeActions
+) -> None:
+    def refuse(args: dict[str, object]) -> dict[str, object]:
+        raise _Permanent("certificate verify failed")
+
+    actions.add("echo", refuse)
+    retries = "    retry: {attempts: 3, backoff: 1s%s}\n    continue_on_error: true\n"
+    workflow = _workflow(
+        tmp_path,
+        "".join(
+            f"  - id: {step_id}\n    uses: echo\n" + retries % on
+            for step_id, on in (("a", ""), ("b", ", on: [connection, 5xx]"), ("c", ", on: [any]"))
+        ),
+    )
+    state = engine.run(workflow, {})
+    assert [state.steps[s].attempts for s in "abc"] == [1, 1, 3]
+
+
 def test_timeout(tmp_path: Path, engine: Engine) -> None:
     workflow = _workflow(
         tmp_path, "  - id: a\n    uses: slow\n    timeout: 100ms\n    with: {seconds: 5}\n"
