@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.actions.config_schemas import config_schemas
+from runner.actions.files import write_text_atomically
 from runner.actions.introspect import docstring_parts, parameters_schema
 from runner.actions.registry import Action
 from runner.client import ApiWorkflowClient, ComputeWorkerRunInfo
@@ -85,12 +86,8 @@ def restore_client_state(client: Any, state: dict[str, Any]) -> None:
 
 def write_output(path: str, result: Any) -> None:
     """Write a result to ``path``: text as is, anything else as JSON."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     text = result if isinstance(result, str) else json.dumps(result, indent=2, ensure_ascii=False)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
-    tmp.replace(target)
+    write_text_atomically(Path(path), text + ("" if text.endswith("\n") else "\n"))
 
 
 def _operation_names() -> list[str]:

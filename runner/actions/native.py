@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from runner.actions.client_ops import jsonable
+from runner.actions.files import write_text_atomically
 from runner.actions.registry import Action, pause
 from runner.client.progress import no_progress
 from runner.errors import LightlyRunError
@@ -70,10 +71,7 @@ def write_file(client: Any, args: dict[str, Any]) -> dict[str, Any]:
         text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True)
     else:
         text = str(content)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomically(path, text)
     return {"result": str(path), "path": str(path), "content": text}
 
 

@@ -99,3 +99,22 @@ def test_write_file(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "a/b.json").read_text()) == {"x": [1, 2]}
     write_file(None, {"path": str(tmp_path / "c.txt"), "content": "hello"})
     assert (tmp_path / "c.txt").read_text() == "hello"
+
+
+def test_a_file_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    from runner.actions.client_ops import write_output
+    from runner.actions.files import OutputNotWritable
+
+    (tmp_path / "exports").mkdir()
+    with pytest.raises(OutputNotWritable, match="exports is a folder: name a file"):
+        write_file(None, {"path": str(tmp_path / "exports"), "content": "x"})
+    with pytest.raises(OutputNotWritable, match="exports is a folder: name a file"):
+        write_output(str(tmp_path / "exports"), ["a.jpg"])
+
+    # a write that fails half-way (a lone surrogate cannot be UTF-8) keeps the old file
+    # and leaves no temporary file behind
+    (tmp_path / "old.txt").write_text("kept")
+    with pytest.raises(UnicodeEncodeError):
+        write_file(None, {"path": str(tmp_path / "old.txt"), "content": "new \ud800"})
+    assert (tmp_path / "old.txt").read_text() == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exports", "old.txt"]
