@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -25,7 +26,45 @@ JINJA_GLOBALS = frozenset(
     {"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop", "true", "false", "none"}
 )
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+#: the most items or characters ``*`` may build (Jinja's sandbox caps range() at 100,000)
+MAX_REPEAT = 1_000_000
+#: the most bits ``**`` may build: about 4,200 digits, under the 4,300 that Python will
+#: print (``2 ** 10 ** 9`` would not finish)
+MAX_POWER_BITS = 14_000
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, plus limits on the two operators that can fill memory in one step
+    (``'x' * 10 ** 10`` took 19 GB before it was stopped)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            _check_repeat(left, right)
+            _check_repeat(right, left)
+        elif operator == "**" and _power_bits(left, right) > MAX_POWER_BITS:
+            raise SecurityError(f"{left!r} ** {right!r} is too large a number (over 4,200 digits)")
+        return super().call_binop(context, operator, left, right)
+
+
+def _check_repeat(sequence: Any, times: Any) -> None:
+    sized = isinstance(sequence, (str, list, tuple)) and isinstance(times, int)
+    if sized and len(sequence) * times > MAX_REPEAT:
+        raise SecurityError(
+            f"'*' would build {len(sequence) * times:,} characters or items "
+            f"(at most {MAX_REPEAT:,})"
+        )
+
+
+def _power_bits(base: Any, exponent: Any) -> float:
+    """How many bits ``base ** exponent`` has (0 for what is not a big integer)."""
+    if not (isinstance(base, int) and isinstance(exponent, int)) or exponent <= 0:
+        return 0
+    return exponent * math.log2(abs(base)) if abs(base) > 1 else 0
+
+
+_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 class TemplateError(LightlyRunError):

@@ -1,0 +1,38 @@
+"""Template rendering limits: what would fill memory fails at once, with what and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.workflow.templates import TemplateError, render
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ 'ab' * 3 }}", "ababab"),
+        ("{{ 3 * [0] }}", [0, 0, 0]),
+        ("{{ 6 * 7 }}", 42),
+        ("{{ 2 ** 64 }}", 2**64),
+        ("{{ 2.0 ** 0.5 }}", 2.0**0.5),
+        ("{{ ('-' * 1000000) | length }}", 1_000_000),
+    ],
+)
+def test_ordinary_repetition_and_powers_work(template: str, expected: object) -> None:
+    assert render(template, {}) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        # measured before the limit: 19 GB of memory and still growing after a minute
+        ("{{ 'x' * 10 ** 10 }}", "'*' would build 10,000,000,000 characters or items"),
+        ("names: {{ 10 ** 7 * ['a'] }}", "'*' would build 10,000,000 characters or items"),
+        ("{{ 2 ** 20000 }}", "2 ** 20000 is too large a number (over 4,200 digits)"),
+        ("{{ (-3) ** 9000 }}", "-3 ** 9000 is too large a number"),
+    ],
+)
+def test_what_would_fill_memory_is_refused_by_the_sandbox(template: str, message: str) -> None:
+    with pytest.raises(TemplateError, match="unsafe template") as info:
+        render(template, {})
+    assert message in str(info.value)
