@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol, TextIO
 
@@ -42,6 +42,83 @@ class ConsoleObserver:
 
     def message(self, text: str) -> None:
         self._print(text)
+
+
+class GitHubActionsObserver(ConsoleObserver):
+    """The console lines, each step's lines folded in GitHub Actions' log (``::group::``),
+    and a failed step also an error annotation at its line of the workflow file."""
+
+    def __init__(
+        self,
+        masker: Masker,
+        step_lines: Mapping[str, tuple[str, int]],
+        stream: TextIO | None = None,
+    ) -> None:
+        super().__init__(masker, stream)
+        self.step_lines = step_lines  # step id → (file, line) for annotations
+        self._open_group = False
+
+    def step_started(self, step_id: str, title: str, uses: str) -> None:
+        self._print(f"::group::{started_line(step_id, title, uses)}")
+        self._open_group = True
+
+    def step_finished(self, step_id: str, status: str, duration: float, error: str | None) -> None:
+        if self._open_group:  # a reused step never started one
+            self._print("::endgroup::")
+            self._open_group = False
+        super().step_finished(step_id, status, duration, error)
+        if status == "failed":
+            # masked before escaping: a secret must not survive as its escaped form
+            message = self.masker.mask(error or "failed")
+            file, line = self.step_lines.get(step_id, (None, None))
+            self._print(github_error(message, file, line, title=f"step {step_id} failed"))
+
+
+def github_error(
+    message: str,
+    file: str | None = None,
+    line: int | None = None,
+    col: int | None = None,
+    *,
+    title: str | None = None,
+) -> str:
+    """A GitHub Actions error annotation (``::error file=…,line=…::message``), escaped."""
+    properties = [
+        f"{name}={_command_property(str(value))}"
+        for name, value in (("file", file), ("line", line), ("col", col), ("title", title))
+        if value is not None
+    ]
+    return f"::error {','.join(properties)}::{_command_data(message)}"
+
+
+def _command_data(text: str) -> str:
+    """``text`` as the data of a workflow command: one line."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _command_property(text: str) -> str:
+    return _command_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def markdown_summary(state: Any, masker: Masker) -> str:
+    """The run as a Markdown table, for GitHub Actions' job summary."""
+    marks = {"succeeded": "✓", "skipped": "–", "reused": "↺", "pending": "·"}
+    rows = [
+        f"### lightly-run: {state.workflow} — {state.status}",
+        "",
+        f"Run `{state.run_id}`",
+        "",
+        "| step | status | time | error |",
+        "|---|---|---|---|",
+    ]
+    for step_id, record in state.steps.items():
+        status = "reused" if record.reused else record.status
+        error = (record.error or "").replace("|", "\\|").replace("\n", " ")
+        rows.append(
+            f"| `{step_id}` | {marks.get(status, '✗')} {status} | "
+            f"{record.duration or 0.0:.1f} s | {error} |"
+        )
+    return str(masker.mask("\n".join(rows) + "\n"))
 
 
 class IndentedObserver:

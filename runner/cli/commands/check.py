@@ -15,6 +15,7 @@ from runner.errors import EXIT_INVALID, EXIT_OK, UsageError
 
 def validate(args: argparse.Namespace) -> int:
     """Check workflow files; print every problem as FILE:LINE:COL: message."""
+    from runner.engine.events import github_error
     from runner.workflow.loader import validate as validate_file
 
     catalog = load_catalog()
@@ -24,9 +25,7 @@ def validate(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
         if annotate:
-            print(
-                f"::error file={problem.file},line={problem.line},col={problem.col}::{problem.message}"
-            )
+            print(github_error(problem.message, problem.file, problem.line, problem.col))
     if problems:
         broken = len({p.file for p in problems})
         print(f"{len(problems)} problem(s) in {broken} file(s)", file=sys.stderr)

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from runner.actions.client_ops import client_state, restore_client_state
     from runner.actions.registry import registry
     from runner.client import ApiWorkflowClient
-    from runner.engine.events import ConsoleObserver, notices_as_lines, summary
+    from runner.engine.events import notices_as_lines, summary
     from runner.engine.executor import Engine, exit_code
     from runner.engine.inputs import resolve_inputs
     from runner.engine.secrets import Masker
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = resolve_inputs(workflow.inputs, given, complete=args.resume is None)
     masker = Masker.from_environment()
     store = StateStore(Path(args.state_dir))
-    observer = ConsoleObserver(masker)
+    observer = _observer(masker, workflow)
     with ExitStack() as stack:
         stack.enter_context(notices_as_lines(observer, "runner.client"))
         store.lock()
@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         )
         state = engine.run(workflow, inputs, resume=resume)
     result = summary(state, masker)
+    _write_job_summary(state, masker)
     if args.output == "json":
         print(json.dumps(result, indent=2, default=str))
     else:
@@ -173,6 +174,42 @@ def _check_recorded(
                 f"{error} (recorded by run {run_id}; the workflow changed since): "
                 f"pass -i {name}=VALUE"
             ) from None
+
+
+def _in_github_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def _observer(masker: Any, workflow: Any) -> Any:
+    """Step lines on stderr; in GitHub Actions folded per step, failures annotated."""
+    from runner.engine.events import ConsoleObserver, GitHubActionsObserver
+
+    if not _in_github_actions():
+        return ConsoleObserver(masker)
+    file = Path(workflow.path).resolve()
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace and file.is_relative_to(Path(workspace).resolve()):
+        file = file.relative_to(Path(workspace).resolve())  # annotations name repository paths
+    step_lines = {
+        step.id: (str(file), step.location.line)
+        for step in workflow.steps
+        if step.location is not None
+    }
+    return GitHubActionsObserver(masker, step_lines)
+
+
+def _write_job_summary(state: Any, masker: Any) -> None:
+    """Append the run's table to GitHub Actions' job summary, when there is one."""
+    from runner.engine.events import markdown_summary
+
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not (_in_github_actions() and path):
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(markdown_summary(state, masker) + "\n")
+    except OSError as error:  # the run's outcome does not depend on it
+        print(f"warning: cannot write the job summary {path}: {error.strerror}", file=sys.stderr)
 
 
 def _progress(args: argparse.Namespace, observer: Any) -> Any:
