@@ -43,6 +43,18 @@ def _analyse(text: str, catalog: ActionCatalog, filename: str) -> tuple[Source, 
         problems.append(
             Diagnostic(filename, 1, 1, "a workflow must be a mapping with version, name and steps")
         )
+    elif isinstance(source.data, dict) and not {"version", "steps"} & source.data.keys():
+        # another tool's YAML (a GitHub Actions workflow, a compose file): one line, not
+        # a diagnostic per key it does not share with a workflow
+        keys = ", ".join(str(key) for key in list(source.data)[:5])
+        problems.append(
+            Diagnostic(
+                filename,
+                1,
+                1,
+                f"not a lightly-run workflow: it has no 'version' and no 'steps' (its keys: {keys})",
+            )
+        )
     elif isinstance(source.data, dict):
         problems.extend(check_structure(source))
         problems.extend(check_inputs(source))

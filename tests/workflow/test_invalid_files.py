@@ -142,6 +142,34 @@ steps:
     assert load(path, load_catalog()).steps[0].with_["content"] is True
 
 
+def test_another_tools_yaml_gets_one_line_saying_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "ci.yml").write_text("name: CI\non: [push]\njobs:\n  test: {runs-on: x}\n")
+    assert main(["validate", str(tmp_path / "ci.yml")]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{tmp_path / 'ci.yml'}:1:1: not a lightly-run workflow: it has no 'version' and no "
+        "'steps' (its keys: name, on, jobs)",
+        "1 problem(s) in 1 file(s)",
+    ]
+
+
+def test_the_pre_commit_hook_leaves_github_actions_workflows_alone() -> None:
+    import re
+
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    files, exclude = re.compile(hook["files"]), re.compile(hook["exclude"])
+
+    def checked(path: str) -> bool:  # as pre-commit matches: re.search on the path
+        return bool(files.search(path)) and not exclude.search(path)
+
+    assert checked("workflows/nightly.yaml") and checked("ml/workflows/curate.yml")
+    assert not checked(".github/workflows/ci.yml")
+    assert not checked("sub/.github/workflows/ci.yaml") and not checked("workflows/data.json")
+
+
 def test_the_design_documents_example_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
     # it spells dataset_type as the Lightly docs do (DatasetType.IMAGES), not as the wire does
     example = DATA.parent / "valid" / "design_example.yaml"
