@@ -227,6 +227,20 @@ def test_plan_renders_known_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert "scheduled_run_id: <steps.run.outputs.scheduled_run_id>" in out
 
 
+def test_plan_shows_a_required_input_that_is_not_given_by_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # as in a pull request's CI, where the real values are not at hand
+    assert main(["plan", str(ROOT / "workflows" / "cloud-curation.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# required inputs not given, shown as <inputs.NAME>: -i bucket=VALUE\n")
+    assert "resource_path: s3://<inputs.bucket>/frames/" in out
+    # a given one is rendered, and a wrong one is still refused
+    assert main(["plan", str(ROOT / "workflows" / "cloud-curation.yaml"), "-i", "bucket=b"]) == 0
+    assert "resource_path: s3://b/frames/" in capsys.readouterr().out
+    assert main(["plan", str(ROOT / "workflows" / "quickstart.yaml"), "-i", "n_samples=x"]) == 2
+
+
 def test_plan_shows_what_depends_on_run_time_values_as_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -260,10 +260,15 @@ def plan(args: argparse.Namespace) -> int:
     from runner.workflow.loader import load
 
     workflow = load(args.workflow, load_catalog())
-    inputs = resolve_inputs(workflow.inputs, _inputs(args))
+    # a plan needs no value: a required input not given is shown by name, as written
+    inputs = resolve_inputs(workflow.inputs, _inputs(args), complete=False)
+    missing = [name for name in workflow.inputs if name not in inputs]
     for name, spec in workflow.inputs.items():
-        if spec.secret:  # never shown: like secrets, known only at run time
+        if spec.secret or name in missing:  # secret ones never shown: known only at run time
             inputs[name] = _Unknown(f"inputs.{name}")
+    if missing:
+        given = " ".join(f"-i {name}=VALUE" for name in missing)
+        print(f"# required inputs not given, shown as <inputs.NAME>: {given}")
     context = {
         "inputs": inputs,
         "env": _Unknown("env"),
