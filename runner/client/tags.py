@@ -47,10 +47,17 @@ class _TagsMixin(_ClientBase):
         Raises:
             TagDoesNotExistError: If the dataset has no tag of that name.
         """
-        for tag in self._http.get(self._dataset_path("/tags")):
+        tags = self._http.get(self._dataset_path("/tags"))
+        for tag in tags:
             if tag["name"] == tag_name:
                 return self.get_tag_by_id(tag["id"])
-        raise TagDoesNotExistError(f"Your tag_name does not exist: {tag_name}")
+        names = [str(tag["name"]) for tag in tags]
+        known = (
+            f"the dataset's tags: {', '.join(names[:10])}{', …' if len(names) > 10 else ''}"
+            if names
+            else "the dataset has no tags yet: its first upload creates 'initial-tag'"
+        )
+        raise TagDoesNotExistError(f"Your tag_name does not exist: {tag_name} ({known})")
 
     def get_filenames_in_tag(
         self,

@@ -71,8 +71,17 @@ def test_get_tag_by_name_unknown_raises(
     client: ApiWorkflowClient, mocked: responses.RequestsMock
 ) -> None:
     mocked.get(f"{SERVER}{D}/tags", json=TAGS)
-    with pytest.raises(TagDoesNotExistError, match="Your tag_name does not exist: nope"):
+    mocked.get(f"{SERVER}{D}/tags", json=[])
+    names = ", ".join(tag["name"] for tag in TAGS)
+    # the official message first, then what the dataset has
+    with pytest.raises(TagDoesNotExistError) as info:
         client.get_tag_by_name("nope")
+    assert str(info.value) == f"Your tag_name does not exist: nope (the dataset's tags: {names})"
+    with pytest.raises(TagDoesNotExistError) as info:
+        client.get_tag_by_name("nope")
+    assert str(info.value).endswith(
+        "(the dataset has no tags yet: its first upload creates 'initial-tag')"
+    )
     assert issubclass(TagDoesNotExistError, ValueError)
 
 
