@@ -20,7 +20,7 @@ from runner.engine.secrets import MASK, Masker
 from runner.engine.state import RunState, StateStore, StepRecord, new_run_id
 from runner.errors import EXIT_OK, EXIT_STEP_FAILED, LightlyRunError, Terminated, UsageError
 from runner.workflow import templates
-from runner.workflow.model import Step, Workflow
+from runner.workflow.model import FOR_EACH_OUTPUTS, Step, Workflow
 
 #: errors that retrying cannot fix
 _NOT_RETRIED = (templates.TemplateError, UsageError)
@@ -253,7 +253,9 @@ class Engine:
                 raise ForEachItemFailed(
                     f"item {number} of {len(items)} ({shown}): {_describe(error)}"
                 ) from error
-        return {"result": [r.get("result") for r in results], "items": results}
+        outputs = {"result": [r.get("result") for r in results], "items": results}
+        assert tuple(outputs) == FOR_EACH_OUTPUTS  # what validate lets templates read
+        return outputs
 
     def _with_retry(
         self, step: Step, action: Any, arguments: dict[str, Any], record: StepRecord

@@ -15,7 +15,7 @@ from jsonschema.exceptions import ValidationError
 from runner.workflow import templates
 from runner.workflow.diagnostics import Diagnostic, did_you_mean
 from runner.workflow.durations import parse_duration
-from runner.workflow.model import ActionCatalog
+from runner.workflow.model import FOR_EACH_OUTPUTS, ActionCatalog
 from runner.workflow.schema import TEMPLATE, action_with_schema, core_schema
 from runner.workflow.source import Path, Source
 
@@ -159,6 +159,7 @@ def check_steps(source: Source, catalog: ActionCatalog) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
     seen: dict[str, int] = {}
     uses_of: dict[str, str] = {}
+    looped: set[str] = set()  # steps with for_each: their outputs are result and items
     for index, step in enumerate(steps):
         if not isinstance(step, dict):
             continue
@@ -175,9 +176,13 @@ def check_steps(source: Source, catalog: ActionCatalog) -> list[Diagnostic]:
             seen.setdefault(step_id, index)
         problems.extend(_check_action(source, catalog, step, path))
         problems.extend(_check_timing(source, step, path))
-        problems.extend(_check_references(source, catalog, step, path, inputs, seen, uses_of))
+        problems.extend(
+            _check_references(source, catalog, step, path, inputs, seen, uses_of, looped)
+        )
         if isinstance(step_id, str) and isinstance(step.get("uses"), str):
             uses_of[step_id] = step["uses"]
+            if "for_each" in step:
+                looped.add(step_id)
     for key in ("timeout",):
         if isinstance(data.get("defaults"), dict) and key in data["defaults"]:
             problems.extend(_duration(source, ("defaults", key), data["defaults"][key]))
@@ -252,6 +257,7 @@ def _check_references(
     inputs: set[str],
     earlier: dict[str, int],
     uses_of: dict[str, str],
+    looped: set[str],
 ) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
     own_id = step.get("id")
@@ -266,6 +272,7 @@ def _check_references(
                 inputs,
                 earlier,
                 uses_of,
+                looped,
                 own_id,
                 "for_each" in step and key != "for_each",
             )
@@ -308,6 +315,7 @@ def _reference_problem(
     inputs: set[str],
     earlier: dict[str, int],
     uses_of: dict[str, str],
+    looped: set[str],
     own_id: Any,
     in_for_each: bool,
 ) -> str | None:
@@ -327,7 +335,14 @@ def _reference_problem(
         return f"reference to step '{target}', which does not exist or comes later{did_you_mean(target, earlier)}"
     if len(ref) >= 3 and ref[2] not in ("outputs", "status"):
         return f"steps.{target}.{ref[2]}: a step has 'outputs' and 'status'"
-    if len(ref) >= 4 and ref[2] == "outputs" and target in uses_of:
+    if len(ref) >= 4 and ref[2] == "outputs" and target in looped:
+        if ref[3] not in FOR_EACH_OUTPUTS:
+            return (
+                f"step '{target}' runs for_each: its outputs are 'result' (the list of "
+                f"results) and 'items' (each item's outputs: "
+                f"steps.{target}.outputs.items[0].{ref[3]})"
+            )
+    elif len(ref) >= 4 and ref[2] == "outputs" and target in uses_of:
         declared = [*catalog.get(uses_of[target], {}).get("outputs", []), "result"]
         if ref[3] not in declared:
             return f"step '{target}' ({uses_of[target]}) has no output '{ref[3]}'{did_you_mean(ref[3], declared)}"

@@ -65,6 +65,10 @@ class InputSpec:
         return not self.has_default
 
 
+#: the outputs of a step with for_each: the list of results, and each item's outputs
+FOR_EACH_OUTPUTS = ("result", "items")
+
+
 @dataclass(frozen=True)
 class Location:
     """Where something was written: 1-based line and column in ``file``."""

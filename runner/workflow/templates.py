@@ -39,6 +39,13 @@ class _Sandbox(SandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**"})
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # a key wins over a method of the mapping: `steps.x.outputs.items` is the output
+        # named items, not dict.items (Jinja tries attributes first)
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
             _check_repeat(left, right)

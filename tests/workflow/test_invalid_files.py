@@ -170,6 +170,35 @@ def test_the_pre_commit_hook_leaves_github_actions_workflows_alone() -> None:
     assert not checked("sub/.github/workflows/ci.yaml") and not checked("workflows/data.json")
 
 
+def test_a_for_each_steps_outputs_are_result_and_items(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text(
+        """version: 1
+name: loop
+steps:
+  - id: mk
+    uses: create_dataset
+    for_each: [a-set, b-set]
+    with: {dataset_name: "{{ item }}"}
+  - id: ok
+    uses: write_file
+    with:
+      path: ids.txt
+      content: "{{ steps.mk.outputs.items[0].dataset_id }} {{ steps.mk.outputs.result }}"
+  - id: wrong
+    uses: write_file
+    with: {path: id.txt, content: "{{ steps.mk.outputs.dataset_id }}"}
+"""
+    )
+    assert main(["validate", str(path)]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"{path}:15:35: step 'mk' runs for_each: its outputs are 'result' (the list of "
+        "results) and 'items' (each item's outputs: steps.mk.outputs.items[0].dataset_id)"
+    )
+
+
 def test_the_design_documents_example_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
     # it spells dataset_type as the Lightly docs do (DatasetType.IMAGES), not as the wire does
     example = DATA.parent / "valid" / "design_example.yaml"

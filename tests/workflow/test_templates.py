@@ -36,3 +36,12 @@ def test_what_would_fill_memory_is_refused_by_the_sandbox(template: str, message
     with pytest.raises(TemplateError, match="unsafe template") as info:
         render(template, {})
     assert message in str(info.value)
+
+
+def test_an_output_named_like_a_mapping_method_is_the_output() -> None:
+    # Jinja reads `a.b` as an attribute first: outputs.items was dict.items
+    outputs = {"items": [{"dataset_id": "d1"}], "values": 3}
+    context = {"steps": {"mk": {"outputs": outputs}}}
+    assert render("{{ steps.mk.outputs.items[0].dataset_id }}", context) == "d1"
+    assert render("{{ steps.mk.outputs.values + 1 }}", context) == 4
+    assert render("{{ steps.mk.outputs.keys() | list }}", context) == ["items", "values"]
