@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -196,13 +196,25 @@ class _SamplesMixin(_ClientBase):
         if not blobs:
             self._http.post(self._dataset_path("/samples"), json=body, retry=True)
             return
-        for kind, url in self._create_sample_for_blobs(body, blobs.keys(), plan).items():
-            self._put_blob(blobs[kind], url, plan.azure)
+        sample_id, urls = self._create_sample_for_blobs(body, list(blobs), plan)
+        for kind, url in urls.items():
+            try:
+                self._put_blob(blobs[kind], url, plan.azure)
+            except ApiError:
+                # the storage refused this URL (an expired signature, say), and a file
+                # already on the server is never uploaded again: once more, freshly signed
+                try:
+                    fresh = self._write_urls(sample_id, [kind])[kind]
+                    self._put_blob(blobs[kind], fresh, plan.azure)
+                except Exception as error:
+                    raise _without_image(name, kind, error) from error
+            except Exception as error:  # the transport failed after its own retries
+                raise _without_image(name, kind, error) from error
 
     def _create_sample_for_blobs(
-        self, body: dict[str, Any], kinds: Iterable[str], plan: _Upload
-    ) -> dict[str, str]:
-        """Create the sample; the write URL of each blob kind (``thumb``, ``full``).
+        self, body: dict[str, Any], kinds: list[str], plan: _Upload
+    ) -> tuple[str, dict[str, str]]:
+        """Create the sample: its id, and the write URL of each blob kind (``thumb``, ``full``).
 
         One request (``samples/withWriteUrls``) where the server has it: a round trip
         per image fewer than 1.4.10's POST ``samples`` + GET ``writeurl(s)`` (§8.1).
@@ -218,11 +230,15 @@ class _SamplesMixin(_ClientBase):
                 plan.separate_write_urls.set()  # an older server; the dataset is checked below
             else:
                 urls = created["sampleWriteUrls"]
-                return {kind: urls[kind] for kind in kinds}
+                return str(created["id"]), {kind: urls[kind] for kind in kinds}
         sample_id = str(
             self._http.post(self._dataset_path("/samples"), json=body, retry=True)["id"]
         )
-        if list(kinds) == ["thumb"]:
+        return sample_id, self._write_urls(sample_id, kinds)
+
+    def _write_urls(self, sample_id: str, kinds: list[str]) -> dict[str, str]:
+        """Freshly signed write URLs of a sample's blobs (GET ``writeurl(s)``, §8.1)."""
+        if kinds == ["thumb"]:
             url = self._http.get(
                 self._dataset_path("/samples/{}/writeurl", sample_id),
                 params={"isThumbnail": True},
@@ -234,6 +250,18 @@ class _SamplesMixin(_ClientBase):
 
     def _put_blob(self, data: bytes, url: str, azure: bool) -> None:
         self.upload_file_with_signed_url(data, url, headers=_azure_headers(data) if azure else None)
+
+
+class SampleWithoutImage(RuntimeError):
+    """A sample was created, but its thumbnail or image could not be stored."""
+
+
+def _without_image(name: str, kind: str, error: BaseException) -> SampleWithoutImage:
+    blob = "thumbnail" if kind == "thumb" else "image"
+    return SampleWithoutImage(
+        f"{error}; the sample {name} exists on the server without its {blob}, and uploading "
+        "again skips files already there"
+    )
 
 
 def _sample_body(image: PreparedImage, custom: Any) -> dict[str, Any]:

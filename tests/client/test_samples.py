@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from PIL import Image
 
 from runner.client import ApiError, ApiWorkflowClient
 from tests.client.conftest import DATASET_ID
-from tests.client.contract import SERVER, assert_call, body_of, covers
+from tests.client.contract import SERVER, TOKEN, assert_call, body_of, covers, query_of
 from tests.fakes import RecordingBars
 
 D = f"/v1/datasets/{DATASET_ID}"
@@ -271,7 +272,11 @@ def test_upload_dataset_partial_failure_warns(
     for i, sample in enumerate((SAMPLE, "9" * 24)):
         created = with_write_urls(sample, thumb=f"thumb{i}")
         mocked.post(f"{SERVER}{D}/samples/withWriteUrls", status=201, json=created)
-    mocked.put(f"{BLOBS}/thumb0", status=403, body="expired")  # a.jpg: not retried
+    mocked.put(f"{BLOBS}/thumb0", status=403, body="expired")  # a.jpg: not retried as such
+    # … but once with a freshly signed URL, which the storage refuses too
+    fresh = f"{BLOBS}/thumb0-fresh?sig=new"
+    mocked.get(f"{SERVER}{D}/samples/{SAMPLE}/writeurl", json=fresh)
+    mocked.put(f"{BLOBS}/thumb0-fresh", status=403, body="expired")
     mocked.put(f"{BLOBS}/thumb1", body="")
     mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
 
@@ -279,12 +284,34 @@ def test_upload_dataset_partial_failure_warns(
         client.upload_dataset(str(tmp_path), max_workers=1)
 
     messages = [str(w.message) for w in record]
-    assert messages[0].startswith(
-        "Upload of image a.jpg failed with error PUT https://blobs.test/thumb0 failed with HTTP 403"
+    assert messages[0] == (
+        "Upload of image a.jpg failed with error PUT https://blobs.test/thumb0-fresh failed with "
+        "HTTP 403: expired; the sample a.jpg exists on the server without its thumbnail, and "
+        "uploading again skips files already there"
     )
     assert messages[1] == "1 of 2 images failed to upload; the first failed index is 0 (a.jpg)."
     assert "sig=" not in messages[0] and "tok-secret" not in messages[0]
     assert requests_to(mocked, "POST", "/tags/initial")
+
+
+def test_upload_dataset_puts_a_refused_blob_once_more_with_a_freshly_signed_url(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    make_images(tmp_path, ["a.jpg"])
+    add_preamble(mocked, tags=[], on_server=[])
+    mocked.post(f"{SERVER}{D}/samples/withWriteUrls", status=201, json=with_write_urls(SAMPLE))
+    mocked.put(f"{BLOBS}/thumb", status=403, body="Request has expired")
+    mocked.get(f"{SERVER}{D}/samples/{SAMPLE}/writeurl", json=f"{BLOBS}/fresh?sig=2")
+    mocked.put(f"{BLOBS}/fresh", body="")
+    mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: the image is stored
+        client.upload_dataset(str(tmp_path), max_workers=1)
+    (refetch,) = requests_to(mocked, "GET", "/writeurl")
+    assert query_of(refetch) == [("isThumbnail", "True"), ("token", TOKEN)]
+    puts = [c.request.url.split("?")[0] for c in mocked.calls if c.request.method == "PUT"]
+    assert [url for url in puts if url.startswith(BLOBS)] == [f"{BLOBS}/thumb", f"{BLOBS}/fresh"]
 
 
 def test_upload_dataset_all_failed_raises(
