@@ -99,8 +99,12 @@ class StateStore:
             return RunState.from_json(json.loads(self.path(run_id).read_text(encoding="utf-8")))
         except FileNotFoundError:
             raise StateError(f"no run '{run_id}' in {self.root / 'runs'}") from None
-        except (ValueError, TypeError) as error:
-            raise StateError(f"the state of run '{run_id}' is unreadable: {error}") from None
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise StateError(
+                f"the state of run '{run_id}' ({self.path(run_id)}) is unreadable "
+                f"({type(error).__name__}: {error}); remove its folder to forget that run, "
+                "or resume another with --resume RUN_ID"
+            ) from None
 
     def latest(self, workflow_path: str) -> RunState:
         """The most recent run of ``workflow_path``."""

@@ -381,3 +381,21 @@ def test_state_is_masked(tmp_path: Path, actions: FakeActions) -> None:
     engine.run(workflow, {})
     text = next((tmp_path / "s" / "runs").glob("*/state.json")).read_text()
     assert "hunter2-secret" not in text and "***" in text
+
+
+@pytest.mark.parametrize("content", ['{"broken', "{}", "[1]", '"text"', '{"steps": {"a": 3}}'])
+def test_a_damaged_state_file_is_named_with_what_to_do(tmp_path: Path, content: str) -> None:
+    store = StateStore(tmp_path)
+    state_file = store.path("20260101-000000-abcdef")
+    state_file.parent.mkdir(parents=True)
+    state_file.write_text(content)
+    with pytest.raises(StateError) as info:
+        store.load("20260101-000000-abcdef")
+    message = str(info.value)
+    assert message.startswith(
+        f"the state of run '20260101-000000-abcdef' ({state_file}) is unreadable ("
+    )
+    assert message.endswith(
+        "remove its folder to forget that run, or resume another with --resume RUN_ID"
+    )
+    assert state_file.read_text() == content  # left as it was
