@@ -22,8 +22,9 @@ from typing import Any
 from runner.actions.config_schemas import config_schemas
 from runner.actions.files import write_text_atomically
 from runner.actions.introspect import docstring_parts, parameters_schema
-from runner.actions.registry import Action
+from runner.actions.registry import Action, cancelled
 from runner.client import ApiWorkflowClient, ComputeWorkerRunInfo
+from runner.client.cancel import stop_when
 from runner.client.datasets import DATASET_NAME
 from runner.client.models import DatasetType
 from runner.client.progress import no_progress
@@ -175,6 +176,9 @@ def _make_call(name: str) -> Any:
             client.set_dataset_id_by_name(args["dataset_name"])
             return {"result": None, "dataset_id": client.dataset_id, "reused": True}
         with ExitStack() as stack:
+            # a timed-out step's operation stops at its next request, not hours later
+            # (a retry of the step would otherwise upload alongside it)
+            stack.enter_context(stop_when(cancelled()))
             if name == "upload_file_with_signed_url":
                 args["file"] = stack.enter_context(open(args["file"], "rb"))
             if "progress_bar" in _parameter_names(name):

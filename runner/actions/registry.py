@@ -68,8 +68,9 @@ def catalog_of(actions: Mapping[str, Action]) -> dict[str, dict[str, Any]]:
 # -- cancellation ---------------------------------------------------------------
 # A Python thread cannot be killed, so the engine runs a step with a timeout in a
 # thread and, when time is up, sets that thread's cancel event. Actions that wait
-# call ``pause()`` instead of sleeping and stop promptly; others finish their
-# current request and their result is discarded.
+# call ``pause()`` instead of sleeping and stop promptly; client operations run
+# under ``runner.client.cancel.stop_when`` and stop at their next request; the
+# result of whatever was still running is discarded.
 
 T = TypeVar("T")
 _local = threading.local()

@@ -28,6 +28,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from runner import __version__
+from runner.client.cancel import raise_if_stopped
 from runner.client.errors import (
     ApiError,
     RequestTimeout,
@@ -418,6 +419,7 @@ class LightlyHttp:
         attempts = self.retry.attempts if should_retry else 1
         data = kwargs.get("data")
         for attempt in range(1, attempts + 1):
+            raise_if_stopped()
             if attempt > 1 and data is not None and hasattr(data, "seek"):
                 data.seek(0)
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
@@ -34,7 +35,8 @@ def for_each_parallel(
             for item in items:
                 if len(pending) >= workers * _QUEUED_PER_WORKER:
                     pending = _settle(pending, done)
-                pending.add(pool.submit(function, item))
+                # in the caller's context: a stop event set there (cancel.stop_when) holds
+                pending.add(pool.submit(contextvars.copy_context().run, function, item))
             while pending:
                 pending = _settle(pending, done)
         except BaseException:

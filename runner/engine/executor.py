@@ -24,6 +24,8 @@ from runner.workflow.model import FOR_EACH_OUTPUTS, Step, Workflow
 
 #: errors that retrying cannot fix
 _NOT_RETRIED = (templates.TemplateError, UsageError)
+#: how long a timed-out step's thread may take to stop before the run goes on
+_STOP_GRACE_SECONDS = 30.0
 
 
 class StepTimeout(LightlyRunError):
@@ -298,7 +300,10 @@ class Engine:
         worker.start()
         worker.join(step.timeout.seconds)
         if worker.is_alive():
-            cancel.set()  # actions that wait (wait_compute_worker_run) stop at once
+            # waits stop at once; client operations at their next request: give those
+            # in flight a moment, so that a retry does not upload alongside them
+            cancel.set()
+            worker.join(_STOP_GRACE_SECONDS)
             raise StepTimeout(f"step '{step.id}' did not finish within {step.timeout}")
         if "error" in outcome:
             raise outcome["error"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import re
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -437,3 +439,32 @@ def test_upload_progress_goes_to_the_clients_progress_factory(
 
     # one bar over the files not yet on the server, advanced once per file, closed
     assert bars.bars == [{"total": 3, "desc": "upload", "unit": "img", "n": 3, "closed": True}]
+
+
+def test_upload_dataset_stops_at_its_next_request_once_its_stop_event_is_set(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    from runner.client.cancel import OperationCancelled, stop_when
+
+    make_images(tmp_path, [f"{i}.jpg" for i in range(10)], size=(8, 8))
+    add_preamble(mocked, tags=[], on_server=[])
+    stop = threading.Event()
+    created = 0
+
+    def create(request: Any) -> tuple[int, dict[str, str], str]:
+        nonlocal created
+        created += 1
+        if created == 3:
+            stop.set()  # as the engine does when the step's time is up
+        answer = json.dumps(with_write_urls(f"{created:024x}"))
+        return 201, {"Content-Type": "application/json"}, answer
+
+    mocked.add_callback("POST", f"{SERVER}{D}/samples/withWriteUrls", callback=create)
+    mocked.put(f"{BLOBS}/thumb", body="")
+
+    with stop_when(stop), pytest.raises(OperationCancelled):
+        client.upload_dataset(str(tmp_path), max_workers=1)
+    # the third sample was created; its thumbnail and the other seven images were not sent
+    assert created == 3
+    assert len(requests_to(mocked, "PUT", "/thumb")) == 2
+    assert not requests_to(mocked, "POST", "/tags/")

@@ -182,7 +182,7 @@ def test_an_error_that_says_it_is_not_transient_is_retried_only_on_any(
 
 def test_timeout(tmp_path: Path, engine: Engine) -> None:
     workflow = _workflow(
-        tmp_path, "  - id: a\n    uses: slow\n    timeout: 100ms\n    with: {seconds: 5}\n"
+        tmp_path, "  - id: a\n    uses: slow\n    timeout: 100ms\n    with: {seconds: 0.5}\n"
     )
     state = engine.run(workflow, {})
     assert state.status == "failed"

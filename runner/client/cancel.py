@@ -1,0 +1,41 @@
+"""Stopping a long client operation (an upload, a download) from another thread.
+
+Inside ``stop_when(event)``, and in the threads an operation starts for its items,
+every request first checks ``event``: once it is set, the next request raises
+``OperationCancelled`` instead of being sent, so the operation ends within a
+request instead of running on for hours.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_stop_event: ContextVar[threading.Event | None] = ContextVar("lightly_stop_event", default=None)
+
+
+class OperationCancelled(BaseException):
+    """The operation's stop event was set.
+
+    A BaseException, like ``asyncio.CancelledError``: handlers that turn one item's
+    failure into a warning (``except Exception``) must not swallow it.
+    """
+
+
+@contextmanager
+def stop_when(event: threading.Event) -> Iterator[None]:
+    """Make every request of this context (and of the threads it starts) check ``event``."""
+    token = _stop_event.set(event)
+    try:
+        yield
+    finally:
+        _stop_event.reset(token)
+
+
+def raise_if_stopped() -> None:
+    """Raise ``OperationCancelled`` if this context's stop event is set."""
+    event = _stop_event.get()
+    if event is not None and event.is_set():
+        raise OperationCancelled("the operation was cancelled")
