@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -297,8 +298,14 @@ class Engine:
                 outcome["error"] = error
 
         worker = threading.Thread(target=target, name=f"step-{step.id}", daemon=True)
-        worker.start()
-        worker.join(step.timeout.seconds)
+        try:
+            worker.start()
+            worker.join(step.timeout.seconds)
+        except BaseException:  # Ctrl-C: no request may be cut off at exit (a second one may)
+            cancel.set()
+            with contextlib.suppress(RuntimeError):  # interrupted before the thread started
+                worker.join(_STOP_GRACE_SECONDS)
+            raise
         if worker.is_alive():
             # waits stop at once; client operations at their next request: give those
             # in flight a moment, so that a retry does not upload alongside them

@@ -91,3 +91,39 @@ def test_a_timed_out_upload_stops_and_its_retry_runs_alone(tmp_path: Path) -> No
     assert "did not finish within 300ms" in (state.steps["up"].error or "")
     assert created == after_run < 200  # both attempts stopped, and stayed stopped
     assert most_at_once <= 2  # max_workers: the retry never ran beside the first attempt
+
+
+def test_ctrl_c_during_a_timed_step_stops_its_work_before_the_run_ends(tmp_path: Path) -> None:
+    import _thread
+
+    import pytest
+
+    from runner.actions.registry import StepCancelled, pause
+    from tests.fakes import FakeActions
+
+    seen: list[str] = []
+
+    def busy(args: dict[str, Any]) -> dict[str, Any]:
+        _thread.interrupt_main()  # Ctrl-C, while the engine waits for this step
+        try:
+            while True:
+                pause(0.01)  # as a client operation between requests
+        except StepCancelled:
+            seen.append("stopped")
+            raise
+
+    fakes = FakeActions()
+    fakes.add("echo", busy)
+    (tmp_path / "wf.yaml").write_text(
+        "version: 1\nname: t\nsteps:\n  - id: a\n    uses: echo\n    timeout: 1m\n"
+    )
+    engine = Engine(
+        registry=fakes.actions,
+        client=None,
+        store=StateStore(tmp_path / "state"),
+        masker=Masker(),
+        observer=SilentObserver(),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(load(tmp_path / "wf.yaml", catalog_of(fakes.actions)), {})
+    assert seen == ["stopped"]  # before the run ended, not when the process exits
