@@ -23,8 +23,7 @@ from runner.actions.config_schemas import config_schemas
 from runner.actions.files import write_text_atomically
 from runner.actions.introspect import docstring_parts, parameters_schema
 from runner.actions.registry import Action, cancelled
-from runner.client import ApiWorkflowClient, ComputeWorkerRunInfo
-from runner.client.cancel import stop_when
+from runner.client import ApiWorkflowClient, ComputeWorkerRunInfo, stop_when
 from runner.client.datasets import DATASET_NAME
 from runner.client.models import DatasetType
 from runner.client.progress import no_progress

@@ -6,6 +6,7 @@ Only the names in ``__all__`` are public; the modules are private to the package
 from __future__ import annotations
 
 from runner.client._http import RetryPolicy, check_server_url
+from runner.client.cancel import OperationCancelled, stop_when
 from runner.client.client import ApiWorkflowClient
 from runner.client.compute_worker import selection_config_from_dict
 from runner.client.errors import (
@@ -43,6 +44,7 @@ __all__ = [
     "InvalidConfigurationError",
     "LightlyClientError",
     "NotFound",
+    "OperationCancelled",
     "RateLimited",
     "RequestTimeout",
     "RetryPolicy",
@@ -55,4 +57,5 @@ __all__ = [
     "WireModel",
     "check_server_url",
     "selection_config_from_dict",
+    "stop_when",
 ]
