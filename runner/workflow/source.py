@@ -127,7 +127,7 @@ class _Walker:
 
     def _key(self, node: yaml.Node) -> Any:
         if node.tag == _BOOL_TAG and node.value.lower() not in ("true", "false"):
-            # YAML 1.1 reads a bare `on`, `off`, `yes`, `no`, `y` or `n` as a boolean;
+            # YAML 1.1 reads a bare `on`, `off`, `yes` or `no` as a boolean;
             # as a key it is a name (retry's `on:`), as GitHub Actions reads it too
             return str(node.value)
         key = self.constructor.construct_object(node, deep=True)
