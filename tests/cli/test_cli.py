@@ -460,3 +460,39 @@ def test_a_damaged_local_database_is_named_and_left_as_it_is(
         "was changed; move it and data/blobs away"
     )
     assert database.read_bytes() == damaged
+
+
+def test_inputs_file_gives_inputs_and_i_overrides_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(RESUMABLE)
+    Path("inputs.yaml").write_text("n: 3\n")
+    assert main(["--no-progress", "wf.yaml", "--inputs-file", "inputs.yaml"]) == 0
+    assert Path("n.txt").read_text() == "n=3"
+    Path("inputs.json").write_text('{"n": 4}')
+    assert main(["--no-progress", "wf.yaml", "--inputs-file", "inputs.json", "-i", "n=7"]) == 0
+    assert Path("n.txt").read_text() == "n=7"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"n": 3', "error: --inputs-file bad:1:8: not valid YAML or JSON: expected ',' or '}'"),
+        (b"- 3\n", "error: --inputs-file bad must hold a mapping of input names to values"),
+        (b"\x9b\xff", "error: cannot read --inputs-file bad: 'utf-8' codec can't decode"),
+        (b"n: x\n", "error: input 'n' must be an integer, got 'x'"),
+    ],
+)
+def test_a_bad_inputs_file_is_a_usage_error_that_says_where(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes,
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(RESUMABLE)
+    Path("bad").write_bytes(content)
+    assert main(["--no-progress", "wf.yaml", "--inputs-file", "bad"]) == 2
+    assert capsys.readouterr().err.startswith(message)

@@ -23,7 +23,13 @@ def _inputs(args: argparse.Namespace) -> dict[str, Any]:
     if args.inputs_file:
         try:
             loaded = yaml.safe_load(Path(args.inputs_file).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
+        except yaml.MarkedYAMLError as error:  # FILE:LINE:COL, as validate says it
+            mark = error.problem_mark
+            where = f"{mark.line + 1}:{mark.column + 1}: " if mark else ""
+            raise UsageError(
+                f"--inputs-file {args.inputs_file}:{where}not valid YAML or JSON: {error.problem}"
+            ) from None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
             raise UsageError(f"cannot read --inputs-file {args.inputs_file}: {error}") from None
         if not isinstance(loaded, dict):
             raise UsageError(
