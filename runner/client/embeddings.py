@@ -249,8 +249,16 @@ def _parse_csv(text: str) -> Rows:
 
 
 def _read_csv(path: str | Path) -> Rows:
-    with open(path, newline="", encoding="utf-8") as file:
-        return list(csv.reader(file))
+    """The rows of a local CSV file.
+
+    Raises:
+        ValueError: If the file is not UTF-8 text (csv.Error is a ValueError too).
+    """
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            return list(csv.reader(file))
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not a UTF-8 text (CSV) file: {error}") from None
 
 
 def _csv_bytes(rows: Rows) -> bytes:

@@ -24,8 +24,32 @@ def verify_format(custom_metadata: Mapping[str, Any]) -> None:
             )
 
 
+def check_entries(custom_metadata: Mapping[str, Any]) -> None:
+    """Raise ValueError unless ``images`` and ``metadata`` are lists of objects with the
+    keys that join them (``id`` and ``file_name``; ``image_id``)."""
+    for key, needed in (("images", ("id", "file_name")), ("metadata", ("image_id",))):
+        entries = custom_metadata[key]
+        if not isinstance(entries, list):
+            raise ValueError(
+                f"custom metadata '{key}' must be a list of objects, not {type(entries).__name__}"
+            )
+        for index, entry in enumerate(entries):
+            missing = [k for k in needed if not isinstance(entry, Mapping) or k not in entry]
+            if missing:
+                raise ValueError(
+                    f"custom metadata {key}[{index}] has no '{missing[0]}' "
+                    f"(each entry needs {' and '.join(repr(k) for k in needed)})"
+                )
+
+
 def index_by_filename(custom_metadata: Mapping[str, Any]) -> dict[str, dict[str, Any] | None]:
-    """file_name → its metadata entry (or None), joined on images[].id == metadata[].image_id."""
+    """file_name → its metadata entry (or None), joined on images[].id == metadata[].image_id.
+
+    Raises:
+        ValueError: If ``images`` or ``metadata`` is not a list of objects with the
+            keys the join needs (``id`` and ``file_name``; ``image_id``).
+    """
+    check_entries(custom_metadata)
     by_image_id = {entry["image_id"]: entry for entry in custom_metadata["metadata"]}
     return {image["file_name"]: by_image_id.get(image["id"]) for image in custom_metadata["images"]}
 
@@ -71,6 +95,8 @@ class _CustomMetadataMixin(_ClientBase):
 
         Raises:
             KeyError: If ``images`` or ``metadata`` is missing.
+            ValueError: If they are not lists of objects with ``id`` and ``file_name``
+                (images) and ``image_id`` (metadata).
         """
         verify_format(custom_metadata)
         samples = self._http.get(
@@ -110,6 +136,7 @@ def _updates(
     sample_id_by_name: Mapping[str, str], custom_metadata: Mapping[str, Any]
 ) -> list[tuple[str, Any]]:
     """(sample id, metadata entry) pairs; entries of unknown images or files warned and skipped."""
+    check_entries(custom_metadata)
     name_by_image_id = {image["id"]: image["file_name"] for image in custom_metadata["images"]}
     updates: list[tuple[str, Any]] = []
     for entry in custom_metadata["metadata"]:

@@ -111,18 +111,20 @@ class _SamplesMixin(_ClientBase):
 
         Raises:
             ValueError: If the input has no images or the wrong type, the mode is
-                unknown, or the dataset would exceed the quota.
+                unknown, the dataset would exceed the quota, or ``custom_metadata``'s
+                entries lack the keys that join them to the images.
             KeyError: If ``custom_metadata`` lacks ``images`` or ``metadata``.
             RuntimeError: If no image could be uploaded.
         """
         if mode not in _IMG_TYPE:
             raise ValueError(f"mode must be one of {sorted(_IMG_TYPE)}, not {mode!r}")
         files = _local_files(input)
-        if custom_metadata is not None:
+        custom: dict[str, Any] = {}
+        if custom_metadata is not None:  # checked before any request
             verify_format(custom_metadata)
+            custom = index_by_filename(custom_metadata)
         had_tags = bool(self._http.get(self._dataset_path("/tags")))
         todo, job = self._new_files(files)
-        custom = index_by_filename(custom_metadata) if custom_metadata is not None else {}
         plan = _Upload(files, mode, custom, self._datasource_type() == "AZURE")
         self._http.put(self._dataset_path("/registerDatasetUpload"), json=job)
         failures = self._upload_all(todo, plan, max_workers)

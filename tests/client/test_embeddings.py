@@ -228,6 +228,16 @@ def test_upload_embeddings_malformed_csv_raises_before_any_request(
     assert len(mocked.calls) == 0
 
 
+def test_upload_embeddings_of_a_file_that_is_not_text_names_the_file(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    path = tmp_path / "emb.csv"
+    path.write_bytes(b"\x9b\xff\x00")
+    with pytest.raises(ValueError, match=re.escape(f"{path} is not a UTF-8 text (CSV) file")):
+        client.upload_embeddings(str(path), name="default")
+    assert len(mocked.calls) == 0
+
+
 @pytest.mark.parametrize(
     ("rows", "message"),
     [

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
+from PIL import Image
 
 from runner.client import ApiWorkflowClient
 from runner.client.metadata import InvalidCustomMetadataWarning
@@ -99,6 +102,33 @@ def test_upload_custom_metadata_bad_format_raises_before_any_request(
     with pytest.raises(KeyError):
         client.upload_custom_metadata({"images": []})
     assert len(mocked.calls) == 0
+
+
+@pytest.mark.parametrize(
+    ("custom_metadata", "message"),
+    [
+        (
+            {"images": [], "metadata": 5},
+            "custom metadata 'metadata' must be a list of objects, not int",
+        ),
+        ({"images": [{"id": 1}], "metadata": []}, "custom metadata images[0] has no 'file_name'"),
+        ({"images": [], "metadata": ["x"]}, "custom metadata metadata[0] has no 'image_id'"),
+    ],
+)
+def test_custom_metadata_entries_of_the_wrong_shape_are_named(
+    client: ApiWorkflowClient,
+    mocked: responses.RequestsMock,
+    tmp_path: Path,
+    custom_metadata: dict[str, Any],
+    message: str,
+) -> None:
+    mocked.get(f"{SERVER}{D}/samples/partial", json=[])
+    with pytest.raises(ValueError, match=re.escape(message)):
+        client.upload_custom_metadata(custom_metadata)
+    assert not [c for c in mocked.calls if c.request.method == "PUT"]
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.jpg")  # upload_dataset checks the same
+    with pytest.raises(ValueError, match=re.escape(message)):
+        client.upload_dataset(str(tmp_path), custom_metadata=custom_metadata)
 
 
 @covers("create_custom_metadata_config")
