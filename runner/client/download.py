@@ -38,9 +38,13 @@ class _DownloadMixin(_ClientBase):
             verbose: Show a progress bar.
 
         Raises:
-            ValueError: If the dataset has no full images, the tag does not exist, or
-                a file name from the server would be written outside ``output_dir``.
+            ValueError: If the dataset has no full images, the tag does not exist,
+                ``output_dir`` is a file, or a file name from the server would be
+                written outside ``output_dir``.
+            RuntimeError: If no image could be downloaded (some failing: warnings).
         """
+        if Path(output_dir).exists() and not Path(output_dir).is_dir():
+            raise ValueError(f"output_dir {output_dir} is a file, not a folder")
         dataset = self._get_dataset_data()
         if dataset.get("imgType") != "full":
             how = {"thumbnail": "as thumbnails only", "meta": "as metadata only"}.get(
@@ -80,7 +84,13 @@ class _DownloadMixin(_ClientBase):
         bar = self._progress_bar(count, "download", "img", shown=show)
         with bar:
             for_each_parallel(download, jobs, max_workers=max_workers, done=lambda: bar.update(1))
-        for target, error in sorted(failures, key=lambda f: str(f[0])):
+        failures.sort(key=lambda f: str(f[0]))
+        if failures and len(failures) == count:  # nothing at all: not a partial success
+            target, error = failures[0]
+            raise RuntimeError(
+                f"None of the {count} images could be downloaded; e.g. {target}: {error}"
+            ) from error
+        for target, error in failures:
             warnings.warn(f"Download of image {target} failed with error {error}", stacklevel=3)
 
     def _download_image(self, sample_id: str, target: Path) -> None:

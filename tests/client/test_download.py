@@ -147,9 +147,11 @@ def test_download_dataset_refuses_a_symlink_out_of_output_dir(
 def test_download_dataset_failed_image_warns_and_leaves_no_file(
     client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
 ) -> None:
-    add_dataset(mocked, ["a.png", "b.png", "c.png"])
+    add_dataset(mocked, ["a.png", "b.png", "c.png"], mask="0x7")
     mocked.get(f"{SERVER}{D}/samples/{IDS[0]}/readurl", json=f"{BLOBS}/0")
     mocked.get(f"{BLOBS}/0", body=b"<html>not an image</html>")
+    mocked.get(f"{SERVER}{D}/samples/{IDS[1]}/readurl", json=f"{BLOBS}/1")
+    mocked.get(f"{BLOBS}/1", body=png((0, 0, 0)))
     mocked.get(f"{SERVER}{D}/samples/{IDS[2]}/readurl", json=f"{BLOBS}/2")
     mocked.get(f"{BLOBS}/2", status=404, body="NoSuchKey")
 
@@ -163,7 +165,30 @@ def test_download_dataset_failed_image_warns_and_leaves_no_file(
     assert messages[1].startswith(
         f"Download of image {tmp_path / 'c.png'} failed with error GET https://blobs.test/2 failed with HTTP 404"
     )
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["b.png"]  # no partial file of a or c
+
+
+def test_download_dataset_that_gets_no_image_at_all_raises(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    add_dataset(mocked, ["a.png", "b.png", "c.png"])
+    for i in (0, 2):
+        mocked.get(f"{SERVER}{D}/samples/{IDS[i]}/readurl", json=f"{BLOBS}/{i}")
+        mocked.get(f"{BLOBS}/{i}", status=403, body="AccessDenied")
+    with pytest.raises(RuntimeError) as info:
+        client.download_dataset(str(tmp_path), tag_name="picked")
+    assert str(info.value).startswith(
+        f"None of the 2 images could be downloaded; e.g. {tmp_path / 'a.png'}: GET "
+    )
+
+
+def test_download_dataset_into_a_file_raises_before_any_request(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    (tmp_path / "out").write_text("a file")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        client.download_dataset(str(tmp_path / "out"))
+    assert len(mocked.calls) == 0
 
 
 @pytest.mark.parametrize(("verbose", "expected_bars"), [(True, 1), (False, 0)])
