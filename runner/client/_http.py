@@ -303,9 +303,21 @@ class LightlyHttp:
         *,
         timeout: float | tuple[float, float] | None = None,
     ) -> Path:
-        """Stream a signed URL to ``destination``; the file appears only when complete."""
+        """Stream a signed URL to ``destination``; the file appears only when complete.
+
+        Raises:
+            ValueError: If ``destination`` is a folder, or a file is where a folder of
+                its path must be (before any request).
+        """
         destination = Path(destination)
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        if destination.is_dir():
+            raise ValueError(f"{destination} is a folder: a download needs a file name")
+        try:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise ValueError(
+                f"cannot make the folder {destination.parent}: a file is in the way"
+            ) from None
         response = self._send(
             "GET",
             url,

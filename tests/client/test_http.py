@@ -482,3 +482,15 @@ def test_a_token_too_short_to_be_real_does_not_garble_messages(
     mocked.get(URL, status=404, json={"code": "NOT_FOUND", "error": "no index exists"})
     with pytest.raises(NotFound, match="no index exists"):
         http.get("/v1/x")
+
+
+def test_a_download_to_a_folder_or_under_a_file_says_so_before_any_request(
+    http: LightlyHttp, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    (tmp_path / "report.json").mkdir()
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ValueError, match=r"report\.json is a folder: a download needs a file"):
+        http.download(f"{SERVER}/blob", tmp_path / "report.json")
+    with pytest.raises(ValueError, match="afile: a file is in the way"):
+        http.download(f"{SERVER}/blob", tmp_path / "afile" / "x.log")
+    assert len(mocked.calls) == 0
