@@ -131,7 +131,7 @@ def _schema(name: str, method: Any) -> dict[str, Any]:
             properties[parameter] = {
                 **config_schema,
                 **({"description": description} if description else {}),
-                "default": None,
+                **({} if parameter in required else {"default": None}),
             }
     for parameter in ("dataset_name", "dataset_basename"):
         if name.startswith("create_") and parameter in properties:

@@ -30,6 +30,21 @@ def config_schemas() -> dict[str, dict[str, Any]]:
         "worker_config": _nullable(_fields(DOCKER_FIELDS)),
         "lightly_config": _nullable(_fields(LIGHTLY_FIELDS)),
         "selection_config": _nullable(_selection()),
+        "custom_metadata": _nullable(_custom_metadata()),
+    }
+
+
+def _custom_metadata() -> dict[str, Any]:
+    """COCO-style custom metadata: what the client joins (``images[].id`` to
+    ``metadata[].image_id``, by ``file_name``) must be there; anything else may."""
+
+    def entries(*keys: str) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "object", "required": list(keys)}}
+
+    return {
+        "type": "object",
+        "required": ["images", "metadata"],
+        "properties": {"images": entries("id", "file_name"), "metadata": entries("image_id")},
     }
 
 

@@ -104,3 +104,27 @@ def test_templates_stand_for_sections_and_types() -> None:
     assert list(SCHEMAS["selection_config"].iter_errors(config)) == []
     assert list(SCHEMAS["selection_config"].iter_errors({"strategies": "{{ x }}"})) == []
     assert list(SCHEMAS["worker_config"].iter_errors({"datasource": "{{ x }}"})) == []
+
+
+@pytest.mark.parametrize(
+    "custom_metadata",
+    [
+        {"images": [{"id": 1, "file_name": "a.jpg"}], "metadata": [{"image_id": 1, "x": 2}]},
+        {"info": {}, "images": [], "metadata": []},  # COCO's other keys are fine
+        {"images": [{"id": 1}], "metadata": []},
+        {"images": [], "metadata": [{"imageId": 1}]},
+        {"images": [], "metadata": 5},
+        {"images": []},
+    ],
+)
+def test_the_custom_metadata_schema_and_the_client_agree(custom_metadata: Any) -> None:
+    from runner.client.metadata import check_entries, verify_format
+
+    try:
+        verify_format(custom_metadata)
+        check_entries(custom_metadata)
+        client_accepts = True
+    except (KeyError, ValueError):
+        client_accepts = False
+    schema_errors = list(SCHEMAS["custom_metadata"].iter_errors(custom_metadata))
+    assert (schema_errors == []) == client_accepts
