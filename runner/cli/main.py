@@ -117,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
                 "--catalog", action="store_true", help="print the action catalog instead"
             ),
         ),
+        ("runs", "list the recorded runs, newest first", run.runs, _runs_arguments),
         ("serve", "run the local Lightly server in the foreground", serve.serve, _serve_arguments),
     ]
     for name, help_text, command, add_arguments in table:
@@ -152,6 +153,14 @@ def _int_between(low: int, high: int | None) -> Callable[[str], int]:
     return parse
 
 
+def _runs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("workflow", nargs="?", metavar="WORKFLOW", help="only this file's runs")
+    parser.add_argument(
+        "--state-dir", default=".lightly-run", metavar="DIR", help="where runs are recorded"
+    )
+    parser.add_argument("--output", choices=["text", "json"], default="text")
+
+
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
@@ -166,7 +175,7 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-COMMANDS = ("run", "validate", "plan", "actions", "schema", "serve")
+COMMANDS = ("run", "validate", "plan", "actions", "schema", "runs", "serve")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

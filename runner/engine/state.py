@@ -106,6 +106,18 @@ class StateStore:
                 "or resume another with --resume RUN_ID"
             ) from None
 
+    def runs(self) -> tuple[list[RunState], list[str]]:
+        """The recorded runs, latest start first, and the ids of unreadable ones."""
+        readable: list[RunState] = []
+        unreadable: list[str] = []
+        for path in sorted((self.root / "runs").glob("*/state.json")):
+            try:
+                readable.append(self.load(path.parent.name))
+            except StateError:
+                unreadable.append(path.parent.name)
+        readable.sort(key=lambda run: run.started_at, reverse=True)
+        return readable, unreadable
+
     def latest(self, workflow_path: str) -> RunState:
         """The most recent run of ``workflow_path``."""
         runs = sorted(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -496,3 +498,34 @@ def test_a_bad_inputs_file_is_a_usage_error_that_says_where(
     Path("bad").write_bytes(content)
     assert main(["--no-progress", "wf.yaml", "--inputs-file", "bad"]) == 2
     assert capsys.readouterr().err.startswith(message)
+
+
+def test_runs_lists_the_recorded_runs_newest_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["runs"]) == 0
+    assert capsys.readouterr().err == "no runs in .lightly-run/runs\n"
+    Path("wf.yaml").write_text(RESUMABLE)
+    Path("other.yaml").write_text(RESUMABLE)
+    assert main(["--no-progress", "wf.yaml", "-i", "n=0"]) == 1
+    time.sleep(0.01)  # listed by start, latest first
+    assert main(["--no-progress", "other.yaml"]) == 0
+    capsys.readouterr()
+
+    assert main(["runs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in lines] == ["succeeded", "failed"]
+    assert lines[0].endswith("  other.yaml") and lines[1].endswith("  wf.yaml  (at step check)")
+
+    assert main(["runs", "wf.yaml", "--output", "json"]) == 0
+    (only,) = json.loads(capsys.readouterr().out)["runs"]
+    assert only["status"] == "failed" and only["failed_steps"] == ["check"]
+    assert only["workflow_path"] == str(tmp_path / "wf.yaml")
+
+    damaged = Path(".lightly-run/runs", only["run_id"], "state.json")
+    damaged.write_text("{")
+    assert main(["runs"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 1
+    assert captured.err == f"{only['run_id']}  unreadable: {damaged}\n"

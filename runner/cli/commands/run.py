@@ -354,3 +354,51 @@ class _Unknown(dict):  # type: ignore[type-arg]
     __len__ = __iter__ = __bool__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = (
         _unknowable
     )
+
+
+def runs(args: argparse.Namespace) -> int:
+    """List the recorded runs (of one workflow file), newest first."""
+    import time
+
+    from runner.engine.state import StateStore
+
+    store = StateStore(Path(args.state_dir))
+    recorded, unreadable = store.runs()
+    if args.workflow:
+        wanted = os.path.abspath(args.workflow)
+        recorded = [r for r in recorded if os.path.abspath(r.workflow_path) == wanted]
+    if args.output == "json":
+        rows = [
+            {
+                "run_id": r.run_id,
+                "status": r.status,
+                "workflow": r.workflow,
+                "workflow_path": r.workflow_path,
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "failed_steps": [i for i, s in r.steps.items() if s.status == "failed"],
+            }
+            for r in recorded
+        ]
+        print(json.dumps({"runs": rows, "unreadable": unreadable}, indent=2))
+        return EXIT_OK
+    if not recorded:
+        where = f" of {args.workflow}" if args.workflow else ""
+        print(f"no runs{where} in {store.root / 'runs'}", file=sys.stderr)
+    for r in recorded:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.started_at))
+        failed = [i for i, s in r.steps.items() if s.status in ("failed", "interrupted")]
+        detail = f"  (at step {failed[0]})" if failed and r.status != "succeeded" else ""
+        print(f"{r.run_id}  {r.status:<11}  {started}  {_shown_path(r.workflow_path)}{detail}")
+    for run_id in unreadable:
+        print(f"{run_id}  unreadable: {store.path(run_id)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _shown_path(path: str) -> str:
+    """``path`` relative to the current folder when it is under it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return path
+    return path if relative.startswith("..") else relative
