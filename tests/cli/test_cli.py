@@ -114,8 +114,13 @@ def test_resume_goes_on_with_the_inputs_the_run_started_with_unless_given_again(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     Path("wf.yaml").write_text(RESUMABLE)
-    assert main(["--local", "--no-progress", "wf.yaml", "-i", "n=0"]) == 1
-    capsys.readouterr()
+    assert main(["--local", "--no-progress", "wf.yaml", "-i", "n=0", "--state-dir", "my runs"]) == 1
+    # the last line says how to go on, with the same backend and state folder
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.endswith(
+        "; once fixed, go on with: lightly-run wf.yaml --local --state-dir 'my runs' --resume"
+    )
+    shutil.move("my runs", ".lightly-run")
 
     # n stays 0 (not the default 5): 'write' is reused, 'check' fails again
     assert main(["--local", "--no-progress", "wf.yaml", "--resume"]) == 1

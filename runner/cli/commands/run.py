@@ -100,10 +100,13 @@ def run(args: argparse.Namespace) -> int:
             if state.status == "succeeded" and failed
             else ""
         )
+        again = (
+            f"; once fixed, go on with: {_resume_command(args)}" if state.status == "failed" else ""
+        )
         print(
             masker.mask(
                 f"run {state.run_id}: {state.status}{continued} "
-                f"(state in {store.path(state.run_id)})"
+                f"(state in {store.path(state.run_id)}){again}"
             ),
             file=sys.stderr,
         )
@@ -180,6 +183,23 @@ def _check_recorded(
                 f"{error} (recorded by run {run_id}; the workflow changed since): "
                 f"pass -i {name}=VALUE"
             ) from None
+
+
+def _resume_command(args: argparse.Namespace) -> str:
+    """The command that resumes this run: the same file, backend and folders."""
+    import shlex
+
+    words = ["lightly-run", args.workflow]
+    if args.local:
+        words.append("--local")
+    for option, value, default in (
+        ("--server", args.server, None),
+        ("--data-dir", args.data_dir, None),
+        ("--state-dir", args.state_dir, ".lightly-run"),
+    ):
+        if value not in (None, default):
+            words += [option, value]
+    return shlex.join([*words, "--resume"])
 
 
 def _in_github_actions() -> bool:
