@@ -36,6 +36,9 @@ def validate_text(
     return _analyse(text, catalog, filename)[1]
 
 
+_NOT_A_WORKFLOW = "not a lightly-run workflow"
+
+
 def _analyse(text: str, catalog: ActionCatalog, filename: str) -> tuple[Source, list[Diagnostic]]:
     source = parse(text, filename)
     problems = list(source.diagnostics)
@@ -52,7 +55,7 @@ def _analyse(text: str, catalog: ActionCatalog, filename: str) -> tuple[Source, 
                 filename,
                 1,
                 1,
-                f"not a lightly-run workflow: it has no 'version' and no 'steps' (its keys: {keys})",
+                f"{_NOT_A_WORKFLOW}: it has no 'version' and no 'steps' (its keys: {keys})",
             )
         )
     elif isinstance(source.data, dict):
@@ -60,6 +63,11 @@ def _analyse(text: str, catalog: ActionCatalog, filename: str) -> tuple[Source, 
         problems.extend(check_inputs(source))
         problems.extend(check_steps(source, catalog))
     return source, sort_unique(problems)
+
+
+def is_not_a_workflow(problems: list[Diagnostic]) -> bool:
+    """Whether ``problems`` say the file is another tool's YAML, not a broken workflow."""
+    return len(problems) == 1 and problems[0].message.startswith(_NOT_A_WORKFLOW)
 
 
 def _read(path: str | Path) -> tuple[str | None, list[Diagnostic]]:

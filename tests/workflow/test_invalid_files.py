@@ -154,6 +154,20 @@ def test_another_tools_yaml_gets_one_line_saying_so(
     ]
 
 
+def test_a_folder_scan_skips_other_yaml_and_still_checks_the_workflows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "inputs.yaml").write_text("n_samples: 5\n")  # an --inputs-file
+    (tmp_path / "nightly.yaml").write_text("version: 1\nname: n\nsteps: []\n")
+    assert main(["validate", str(tmp_path)]) == 2  # the workflow itself is still checked
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'inputs.yaml'}: skipped, not a lightly-run workflow" in err
+    assert f"{tmp_path / 'nightly.yaml'}:3:8:" in err and "inputs.yaml:1:1" not in err
+    (tmp_path / "nightly.yaml").unlink()
+    assert main(["validate", str(tmp_path)]) == 2  # nothing to check is a mistake
+    assert capsys.readouterr().err.endswith(f"error: no lightly-run workflow in {tmp_path}\n")
+
+
 def test_the_pre_commit_hook_leaves_github_actions_workflows_alone() -> None:
     import re
 

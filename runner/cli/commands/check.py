@@ -16,11 +16,22 @@ from runner.errors import EXIT_INVALID, EXIT_OK, UsageError
 def validate(args: argparse.Namespace) -> int:
     """Check workflow files; print every problem as FILE:LINE:COL: message."""
     from runner.engine.events import github_error
+    from runner.workflow.loader import is_not_a_workflow
     from runner.workflow.loader import validate as validate_file
 
     catalog = load_catalog()
-    files = _workflow_files(args.files)
-    problems = [d for path in files for d in validate_file(path, catalog)]
+    files: list[str] = []
+    problems = []
+    for path, found_in_folder in _workflow_files(args.files):
+        found = validate_file(path, catalog)
+        if found_in_folder and is_not_a_workflow(found):
+            # a folder may hold other YAML (an --inputs-file, CI files): not an error
+            print(f"{path}: skipped, not a lightly-run workflow", file=sys.stderr)
+            continue
+        files.append(path)
+        problems.extend(found)
+    if not files:
+        raise UsageError(f"no lightly-run workflow in {', '.join(args.files)}")
     annotate = os.environ.get("GITHUB_ACTIONS") == "true"
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -34,13 +45,13 @@ def validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _workflow_files(arguments: list[str]) -> list[str]:
-    """The files given, with each folder replaced by the *.yaml / *.yml files under it."""
-    files = []
+def _workflow_files(arguments: list[str]) -> list[tuple[str, bool]]:
+    """(file, found in a folder): the files given, and the *.yaml / *.yml under each folder."""
+    files: list[tuple[str, bool]] = []
     for argument in arguments:
         folder = Path(argument)
         if not folder.is_dir():
-            files.append(argument)
+            files.append((argument, False))
             continue
         found = sorted(
             str(path)
@@ -50,7 +61,7 @@ def _workflow_files(arguments: list[str]) -> list[str]:
         )
         if not found:
             raise UsageError(f"no workflow files (*.yaml, *.yml) in {argument}")
-        files.extend(found)
+        files.extend((path, True) for path in found)
     return files
 
 
