@@ -534,3 +534,20 @@ def test_runs_lists_the_recorded_runs_newest_first(
     captured = capsys.readouterr()
     assert len(captured.out.splitlines()) == 1
     assert captured.err == f"{only['run_id']}  unreadable: {damaged}\n"
+
+
+def test_the_resume_hint_never_shows_a_password_of_the_server_url() -> None:
+    import argparse
+
+    from runner.cli.commands.run import _resume_command
+
+    args = argparse.Namespace(
+        workflow="wf.yaml",
+        local=False,
+        server="https://me:pa55word@proxy.example/api",
+        data_dir=None,
+        state_dir=".lightly-run",
+    )
+    assert _resume_command(args) == (
+        "lightly-run wf.yaml --server 'https://***@proxy.example/api' --resume"
+    )

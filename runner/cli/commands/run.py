@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -192,8 +193,9 @@ def _resume_command(args: argparse.Namespace) -> str:
     words = ["lightly-run", args.workflow]
     if args.local:
         words.append("--local")
+    server = re.sub(r"//[^/@]*@", "//***@", args.server) if args.server else None  # no password
     for option, value, default in (
-        ("--server", args.server, None),
+        ("--server", server, None),
         ("--data-dir", args.data_dir, None),
         ("--state-dir", args.state_dir, ".lightly-run"),
     ):
