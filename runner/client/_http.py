@@ -91,7 +91,7 @@ def check_server_url(url: str) -> str:
     """
     cleaned = url.strip().rstrip("/")
     parts = urlsplit(cleaned)
-    shown = re.sub(r"//[^/]*@", "//***@", cleaned)  # no credentials in messages
+    shown = _hidden_credentials(cleaned)
     if parts.scheme in ("http", "https") and parts.hostname:
         if parts.path.endswith("/v1"):  # every path already starts with /v1: /v1/v1/… → 404
             raise ValueError(
@@ -103,6 +103,11 @@ def check_server_url(url: str) -> str:
         f"the server location {shown!r} is not an http:// or https:// URL with a host "
         f"(for example {DEFAULT_SERVER})"
     )
+
+
+def _hidden_credentials(url: str) -> str:
+    """``url`` with ``user:password@`` shown as ``***@``: never in a message."""
+    return re.sub(r"//[^/@]*@", "//***@", url)
 
 
 def encode_path(template: str, *args: str) -> str:
@@ -239,7 +244,8 @@ class LightlyHttp:
         page = html_page(body_text(response)) if looks_like_markup else None
         if page is not None:
             raise UnexpectedResponse(
-                f"{method.upper()} {path}: the server at {self.base_url} answered with {page}, "
+                f"{method.upper()} {path}: the server at {_hidden_credentials(self.base_url)} "
+                f"answered with {page}, "
                 "not as the Lightly API does (is the server location right, or is a proxy "
                 "or login page in the way?)"
             )
@@ -485,11 +491,11 @@ class RedactedCause(Exception):
 
 
 def _url_label(url: str) -> str:
-    """A signed URL without its query string (which holds the signature)."""
+    """A signed URL without its query string (which holds the signature) or credentials."""
     parts = urlsplit(url)
     if not parts.netloc:
         return parts.path
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{parts.scheme}://{_host(url)}{parts.path}"
 
 
 def _socket_error(exc: BaseException) -> OSError | None:
@@ -538,7 +544,9 @@ def _tls_hint(error: ssl.SSLError, url: str) -> str:
 
 
 def _host(url: str) -> str:
-    return urlsplit(url).netloc or url
+    """``host[:port]`` of ``url``, never the ``user:password@`` before it."""
+    netloc = urlsplit(url).netloc
+    return netloc.rpartition("@")[2] if netloc else url
 
 
 def _attempt_text(error: Exception, attempt: int, attempts: int) -> str:

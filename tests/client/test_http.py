@@ -494,3 +494,21 @@ def test_a_download_to_a_folder_or_under_a_file_says_so_before_any_request(
     with pytest.raises(ValueError, match="afile: a file is in the way"):
         http.download(f"{SERVER}/blob", tmp_path / "afile" / "x.log")
     assert len(mocked.calls) == 0
+
+
+def test_credentials_in_the_server_url_never_reach_a_message(sleeps: Sleeps) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    http = LightlyHttp(
+        base_url=f"http://me:pa55word@127.0.0.1:{port}",
+        token=TOKEN,
+        retry=RetryPolicy(attempts=1),
+        sleep=sleeps,
+    )
+    with pytest.raises(TransportError) as info:
+        http.get("/v1/x")
+    assert str(info.value) == (
+        f"GET /v1/x: could not reach 127.0.0.1:{port}: connection refused (attempt 1 of 1)"
+    )
+    assert "pa55word" not in full_text(info.value)
