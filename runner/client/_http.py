@@ -391,6 +391,7 @@ class LightlyHttp:
             request.prepare_url(url, params)
             request.prepare_headers({**self.session.headers, **(headers or {})})
             request.prepare_body(data, None)
+            request.prepare_auth(None, url)  # user:password@ in the URL, as requests sends it
             response = self.session.get_adapter(request.url or url).send(
                 request,
                 stream=stream,

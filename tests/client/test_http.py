@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import socket
 import ssl
 import threading
@@ -512,3 +513,12 @@ def test_credentials_in_the_server_url_never_reach_a_message(sleeps: Sleeps) -> 
         f"GET /v1/x: could not reach 127.0.0.1:{port}: connection refused (attempt 1 of 1)"
     )
     assert "pa55word" not in full_text(info.value)
+
+
+def test_credentials_in_the_server_url_are_sent_as_basic_auth(
+    mocked: responses.RequestsMock,
+) -> None:
+    http = LightlyHttp(base_url="https://me:pa55word@api.test", token=TOKEN)
+    mocked.get(re.compile(r"https://(me:pa55word@)?api\.test/v1/x.*"), json={"ok": True})
+    assert http.get("/v1/x") == {"ok": True}
+    assert mocked.calls[0].request.headers["Authorization"] == "Basic bWU6cGE1NXdvcmQ="
