@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
                 "--catalog", action="store_true", help="print the action catalog instead"
             ),
         ),
-        ("runs", "list the recorded runs, newest first", run.runs, _runs_arguments),
+        ("runs", "list the recorded runs, latest first", run.runs, _runs_arguments),
         ("serve", "run the local Lightly server in the foreground", serve.serve, _serve_arguments),
     ]
     for name, help_text, command, add_arguments in table:
