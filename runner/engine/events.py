@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Mapping
@@ -58,20 +59,32 @@ class GitHubActionsObserver(ConsoleObserver):
         self.step_lines = step_lines  # step id → (file, line) for annotations
         self._open_group = False
 
+    def _print(self, text: str) -> None:
+        # a line of text from elsewhere (a server's message, a tag name) must not act as
+        # a workflow command: a zero-width space before '::' keeps the runner from it
+        super()._print(_UNTRUSTED_COMMAND.sub(r"\1" + "\u200b::", text))
+
+    def _command(self, command: str) -> None:
+        ConsoleObserver._print(self, command)
+
     def step_started(self, step_id: str, title: str, uses: str) -> None:
-        self._print(f"::group::{started_line(step_id, title, uses)}")
+        self._command(f"::group::{_command_data(started_line(step_id, title, uses))}")
         self._open_group = True
 
     def step_finished(self, step_id: str, status: str, duration: float, error: str | None) -> None:
         if self._open_group:  # a reused step never started one
-            self._print("::endgroup::")
+            self._command("::endgroup::")
             self._open_group = False
         super().step_finished(step_id, status, duration, error)
         if status == "failed":
             # masked before escaping: a secret must not survive as its escaped form
             message = self.masker.mask(error or "failed")
             file, line = self.step_lines.get(step_id, (None, None))
-            self._print(github_error(message, file, line, title=f"step {step_id} failed"))
+            self._command(github_error(message, file, line, title=f"step {step_id} failed"))
+
+
+#: '::' at the start of a line (after blanks), where the Actions runner reads a command
+_UNTRUSTED_COMMAND = re.compile(r"^(\s*)::", re.MULTILINE)
 
 
 def github_error(

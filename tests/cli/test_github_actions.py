@@ -76,3 +76,22 @@ def test_outside_github_actions_nothing_of_it(
     assert main(["--no-progress", "ci/wf.yaml"]) == 1
     assert "::" not in capsys.readouterr().err
     assert not (github / "summary.md").exists()
+
+
+def test_text_from_elsewhere_cannot_act_as_a_workflow_command(
+    github: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a message (here an assert's; a server's or a tag name alike) with a command line in it
+    (github / "ci" / "wf.yaml").write_text(
+        WORKFLOW.replace(
+            'message: "n is {{ inputs.n }},\\n100% wrong for {{ secrets.API_PASSWORD }}"',
+            'message: "boom\\n::add-mask::x\\n  ::stop-commands::y"',
+        )
+    )
+    assert main(["--no-progress", "ci/wf.yaml"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert "\u200b::add-mask::x" in lines and "  \u200b::stop-commands::y" in lines
+    commands = [
+        line.split("::")[1].split(" ")[0] for line in lines if line.lstrip().startswith("::")
+    ]
+    assert commands == ["group", "endgroup", "group", "endgroup", "error"]  # only our own
