@@ -128,13 +128,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _workflow_after_resume(args: argparse.Namespace) -> None:
-    """``lightly-run --resume wf.yaml``: the file is the workflow, the latest run resumed."""
+    """``lightly-run --resume wf.yaml``: the file is the workflow, its latest run resumed.
+
+    ``lightly-run --resume RUN_ID`` alone stays so: the run's record names its file.
+    """
     if args.command != "run" or args.workflow is not None:
         return
-    if args.resume not in (None, "latest"):
-        args.workflow, args.resume = args.resume, "latest"
-    else:
+    if args.resume in (None, "latest"):
         args.parser.error("the following arguments are required: WORKFLOW")
+    if Path(args.resume).is_file() or args.resume.endswith((".yaml", ".yml")):
+        args.workflow, args.resume = args.resume, "latest"
 
 
 def _int_between(low: int, high: int | None) -> Callable[[str], int]:

@@ -147,6 +147,11 @@ def test_resume_before_the_workflow_takes_the_file_as_the_workflow(
     run_id = next(Path(".lightly-run/runs").iterdir()).name
     assert main(["--local", "--no-progress", "--resume", run_id, "wf.yaml"]) == 0
     assert "↺ write reused" in capsys.readouterr().err
+    # a run id alone: its record names the file
+    assert main(["--local", "--no-progress", "--resume", run_id]) == 0
+    assert "↺ write reused" in capsys.readouterr().err
+    assert main(["--local", "--resume", "20990101-000000-abcdef"]) == 2
+    assert "no run '20990101-000000-abcdef'" in capsys.readouterr().err
     # no workflow at all is still a usage error that names what is missing
     assert main(["--local", "--resume"]) == 2
     assert "required: WORKFLOW" in capsys.readouterr().err

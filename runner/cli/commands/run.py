@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from runner.workflow.loader import load
 
     catalog = load_catalog()
+    if args.workflow is None:  # `--resume RUN_ID` alone: the run's record names its file
+        args.workflow = StateStore(Path(args.state_dir)).load(args.resume).workflow_path
     workflow = load(args.workflow, catalog)
     given = _inputs(args)
     # mistakes first, before any lock; a resumed run's record may supply the rest
