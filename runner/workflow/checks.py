@@ -217,14 +217,51 @@ def _check_action(
 
 
 def _check_called_file(source: Source, arguments: dict[str, Any], path: Path) -> list[Diagnostic]:
-    """``run_workflow``'s file must exist (relative to the calling file) unless templated."""
+    """``run_workflow``'s file must exist (relative to the calling file) unless templated,
+    and the inputs passed must be ones it declares, its required ones among them."""
     called = arguments.get("path")
     if not isinstance(called, str) or "{" in called:
         return []
     base = pathlib.Path(source.file).parent if not source.file.startswith("<") else pathlib.Path()
-    if (base / called).is_file():
+    if not (base / called).is_file():
+        return [source.at(path, f"run_workflow: no workflow file '{called}' next to {source.file}")]
+    declared = _declared_inputs(base / called)
+    given = arguments.get("inputs", {})
+    if declared is None or not isinstance(given, dict):  # unreadable, or a template
         return []
-    return [source.at(path, f"run_workflow: no workflow file '{called}' next to {source.file}")]
+    inputs_path = (*path[:-1], "inputs")
+    problems = [
+        source.at(
+            (*inputs_path, name),
+            f"run_workflow: {called} has no input '{name}'{did_you_mean(str(name), declared)}",
+            key=True,
+        )
+        for name in given
+        if name not in declared
+    ]
+    missing = [name for name, required in declared.items() if required and name not in given]
+    if missing:
+        where = inputs_path if "inputs" in arguments else path
+        names = ", ".join(f"'{name}'" for name in missing)
+        problems.append(source.at(where, f"run_workflow: {called} needs the input(s) {names}"))
+    return problems
+
+
+def _declared_inputs(file: pathlib.Path) -> dict[str, bool] | None:
+    """Input name → whether it is required, of a workflow file (None if unreadable)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    inputs = data.get("inputs") if isinstance(data, dict) else None
+    if not isinstance(inputs, dict):
+        return {} if isinstance(data, dict) and "inputs" not in data else None
+    return {
+        str(name): not (isinstance(spec, dict) and "default" in spec)
+        for name, spec in inputs.items()
+    }
 
 
 def _duration(source: Source, path: Path, value: Any) -> list[Diagnostic]:

@@ -99,8 +99,24 @@ def test_a_workflow_calling_itself_is_refused(tmp_path: Path, actions: FakeActio
     assert actions.calls == []
 
 
-def test_called_workflow_inputs_are_checked(tmp_path: Path, actions: FakeActions) -> None:
-    state, _ = _run(tmp_path, actions, CALLER.replace("name: street", "nmae: street"))
+def test_validate_checks_the_inputs_passed_to_a_called_file(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib/prepare.yaml").write_text(CALLED)
+    (tmp_path / "main.yaml").write_text(CALLER.replace("name: street", "nmae: street"))
+    catalog = catalog_of({a.name: a for a in native_actions()} | FakeActions().actions)
+    problems = [str(p) for p in validate(tmp_path / "main.yaml", catalog)]
+    assert problems == [
+        f"{tmp_path / 'main.yaml'}:8:15: run_workflow: lib/prepare.yaml needs the input(s) 'name'",
+        f"{tmp_path / 'main.yaml'}:8:16: run_workflow: lib/prepare.yaml has no input 'nmae' "
+        "(did you mean 'name'?)",
+    ]
+
+
+def test_called_workflow_inputs_from_a_template_are_checked_when_it_runs(
+    tmp_path: Path, actions: FakeActions
+) -> None:
+    caller = CALLER.replace("inputs: {name: street}", "inputs: \"{{ {'nmae': 'street'} }}\"")
+    state, _ = _run(tmp_path, actions, caller)
     assert state.steps["prep"].status == "failed"
     assert "unknown input(s) nmae" in (state.steps["prep"].error or "")
 
