@@ -7,6 +7,7 @@ import json
 import pathlib
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -157,32 +158,26 @@ def check_steps(source: Source, catalog: ActionCatalog) -> list[Diagnostic]:
     )
     steps = data.get("steps") if isinstance(data.get("steps"), list) else []
     problems: list[Diagnostic] = []
-    seen: dict[str, int] = {}
-    uses_of: dict[str, str] = {}
-    looped: set[str] = set()  # steps with for_each: their outputs are result and items
+    earlier = _Earlier()
     for index, step in enumerate(steps):
         if not isinstance(step, dict):
             continue
         path: Path = ("steps", index)
         step_id = step.get("id")
         if isinstance(step_id, str):
-            if step_id in seen:
+            if step_id in earlier.index:
+                first = earlier.index[step_id] + 1
                 problems.append(
                     source.at(
-                        (*path, "id"),
-                        f"duplicate step id '{step_id}' (first used by step {seen[step_id] + 1})",
+                        (*path, "id"), f"duplicate step id '{step_id}' (first used by step {first})"
                     )
                 )
-            seen.setdefault(step_id, index)
+            earlier.index.setdefault(step_id, index)
         problems.extend(_check_action(source, catalog, step, path))
         problems.extend(_check_timing(source, step, path))
-        problems.extend(
-            _check_references(source, catalog, step, path, inputs, seen, uses_of, looped)
-        )
+        problems.extend(_check_references(source, catalog, step, path, inputs, earlier))
         if isinstance(step_id, str) and isinstance(step.get("uses"), str):
-            uses_of[step_id] = step["uses"]
-            if "for_each" in step:
-                looped.add(step_id)
+            earlier.add(step_id, step, source)
     for key in ("timeout",):
         if isinstance(data.get("defaults"), dict) and key in data["defaults"]:
             problems.extend(_duration(source, ("defaults", key), data["defaults"][key]))
@@ -216,16 +211,40 @@ def _check_action(
     return problems
 
 
+def _called_path(source: Source, called: str) -> pathlib.Path:
+    """Where a ``run_workflow`` path points: next to the calling file."""
+    base = pathlib.Path(source.file).parent if not source.file.startswith("<") else pathlib.Path()
+    return base / called
+
+
+def _step_ids(file: pathlib.Path) -> list[str] | None:
+    """The step ids of a workflow file (None if it cannot be read)."""
+    data = _yaml_file(file)
+    steps = data.get("steps") if isinstance(data, dict) else None
+    if not isinstance(steps, list):
+        return None
+    return [str(step["id"]) for step in steps if isinstance(step, dict) and "id" in step]
+
+
+def _yaml_file(file: pathlib.Path) -> Any:
+    """The data of a YAML file, or None if it cannot be read."""
+    import yaml
+
+    try:
+        return yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
 def _check_called_file(source: Source, arguments: dict[str, Any], path: Path) -> list[Diagnostic]:
     """``run_workflow``'s file must exist (relative to the calling file) unless templated,
     and the inputs passed must be ones it declares, its required ones among them."""
     called = arguments.get("path")
     if not isinstance(called, str) or "{" in called:
         return []
-    base = pathlib.Path(source.file).parent if not source.file.startswith("<") else pathlib.Path()
-    if not (base / called).is_file():
+    if not _called_path(source, called).is_file():
         return [source.at(path, f"run_workflow: no workflow file '{called}' next to {source.file}")]
-    declared = _declared_inputs(base / called)
+    declared = _declared_inputs(_called_path(source, called))
     given = arguments.get("inputs", {})
     if declared is None or not isinstance(given, dict):  # unreadable, or a template
         return []
@@ -249,12 +268,7 @@ def _check_called_file(source: Source, arguments: dict[str, Any], path: Path) ->
 
 def _declared_inputs(file: pathlib.Path) -> dict[str, bool] | None:
     """Input name → whether it is required, of a workflow file (None if unreadable)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return None
+    data = _yaml_file(file)
     inputs = data.get("inputs") if isinstance(data, dict) else None
     if not isinstance(inputs, dict):
         return {} if isinstance(data, dict) and "inputs" not in data else None
@@ -286,15 +300,34 @@ def _check_timing(source: Source, step: dict[str, Any], path: Path) -> list[Diag
     return problems
 
 
+@dataclass
+class _Earlier:
+    """What later steps' templates may refer to: the steps so far."""
+
+    index: dict[str, int] = field(default_factory=dict)  # step id → position
+    uses: dict[str, str] = field(default_factory=dict)  # step id → action
+    looped: set[str] = field(default_factory=set)  # for_each: outputs result and items
+    called: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # run_workflow
+
+    def add(self, step_id: str, step: dict[str, Any], source: Source) -> None:
+        self.uses[step_id] = step["uses"]
+        if "for_each" in step:
+            self.looped.add(step_id)
+        arguments = step.get("with")
+        called = arguments.get("path") if isinstance(arguments, dict) else None
+        if step["uses"] == "run_workflow" and isinstance(called, str) and "{" not in called:
+            ids = _step_ids(_called_path(source, called))
+            if ids is not None:
+                self.called[step_id] = (called, ids)
+
+
 def _check_references(
     source: Source,
     catalog: ActionCatalog,
     step: dict[str, Any],
     path: Path,
     inputs: set[str],
-    earlier: dict[str, int],
-    uses_of: dict[str, str],
-    looped: set[str],
+    earlier: _Earlier,
 ) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
     own_id = step.get("id")
@@ -304,14 +337,7 @@ def _check_references(
         problems.extend(_template_syntax(source, step[key], (*path, key)))
         for ref in templates.references(step[key]):
             message = _reference_problem(
-                ref,
-                catalog,
-                inputs,
-                earlier,
-                uses_of,
-                looped,
-                own_id,
-                "for_each" in step and key != "for_each",
+                ref, catalog, inputs, earlier, own_id, "for_each" in step and key != "for_each"
             )
             if message:
                 problems.append(
@@ -350,9 +376,7 @@ def _reference_problem(
     ref: tuple[str, ...],
     catalog: ActionCatalog,
     inputs: set[str],
-    earlier: dict[str, int],
-    uses_of: dict[str, str],
-    looped: set[str],
+    earlier: _Earlier,
     own_id: Any,
     in_for_each: bool,
 ) -> str | None:
@@ -368,11 +392,16 @@ def _reference_problem(
     target = ref[1]
     if target == own_id:
         return f"step '{target}' refers to its own outputs"
-    if target not in earlier:
-        return f"reference to step '{target}', which does not exist or comes later{did_you_mean(target, earlier)}"
+    if target not in earlier.index:
+        return f"reference to step '{target}', which does not exist or comes later{did_you_mean(target, earlier.index)}"
     if len(ref) >= 3 and ref[2] not in ("outputs", "status"):
         return f"steps.{target}.{ref[2]}: a step has 'outputs' and 'status'"
-    if len(ref) >= 4 and ref[2] == "outputs" and target in looped:
+    uses_of = earlier.uses
+    if len(ref) >= 5 and ref[2:4] == ("outputs", "steps") and target in earlier.called:
+        called, ids = earlier.called[target]
+        if target not in earlier.looped and ref[4] not in ids:
+            return f"step '{target}' calls {called}, which has no step '{ref[4]}'{did_you_mean(ref[4], ids)}"
+    if len(ref) >= 4 and ref[2] == "outputs" and target in earlier.looped:
         if ref[3] not in FOR_EACH_OUTPUTS:
             return (
                 f"step '{target}' runs for_each: its outputs are 'result' (the list of "

@@ -90,7 +90,11 @@ def test_a_failing_called_workflow_fails_the_step_with_where_and_why(
 
 
 def test_a_workflow_calling_itself_is_refused(tmp_path: Path, actions: FakeActions) -> None:
-    loop = CALLER.replace("lib/prepare.yaml", "main.yaml").replace("inputs: {name: street}", "")
+    loop = (
+        CALLER.replace("lib/prepare.yaml", "main.yaml")
+        .replace("inputs: {name: street}", "")
+        .replace("steps.say.", "steps.prep.")  # a step main.yaml has: validate passes
+    )
     state, _ = _run(tmp_path, actions, loop)
     assert state.steps["prep"].status == "failed"
     assert "main.yaml would call itself (main.yaml → main.yaml)" in (
@@ -109,6 +113,20 @@ def test_validate_checks_the_inputs_passed_to_a_called_file(tmp_path: Path) -> N
         f"{tmp_path / 'main.yaml'}:8:15: run_workflow: lib/prepare.yaml needs the input(s) 'name'",
         f"{tmp_path / 'main.yaml'}:8:16: run_workflow: lib/prepare.yaml has no input 'nmae' "
         "(did you mean 'name'?)",
+    ]
+
+
+def test_validate_checks_references_to_a_called_files_steps(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib/prepare.yaml").write_text(CALLED)
+    catalog = catalog_of({a.name: a for a in native_actions()} | FakeActions().actions)
+    (tmp_path / "main.yaml").write_text(CALLER)  # steps.prep.outputs.steps.say.result
+    assert validate(tmp_path / "main.yaml", catalog) == []
+    (tmp_path / "main.yaml").write_text(CALLER.replace("steps.say.", "steps.sya."))
+    problems = [str(p) for p in validate(tmp_path / "main.yaml", catalog)]
+    assert problems == [
+        f"{tmp_path / 'main.yaml'}:11:19: step 'prep' calls lib/prepare.yaml, which has no "
+        "step 'sya' (did you mean 'say'?)"
     ]
 
 
