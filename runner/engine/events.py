@@ -65,7 +65,8 @@ class GitHubActionsObserver(ConsoleObserver):
         super()._print(_UNTRUSTED_COMMAND.sub(r"\1" + "\u200b::", text))
 
     def _command(self, command: str) -> None:
-        ConsoleObserver._print(self, command)
+        """One of lightly-run's own workflow commands: printed as it is (masked)."""
+        super()._print(command)
 
     def step_started(self, step_id: str, title: str, uses: str) -> None:
         self._command(f"::group::{_command_data(started_line(step_id, title, uses))}")
