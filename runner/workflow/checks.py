@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import pathlib
 import re
 from collections.abc import Iterator
@@ -244,6 +245,12 @@ def _check_called_file(source: Source, arguments: dict[str, Any], path: Path) ->
         return []
     if not _called_path(source, called).is_file():
         return [source.at(path, f"run_workflow: no workflow file '{called}' next to {source.file}")]
+    if not source.file.startswith("<"):
+        chain = _calls_back(_called_path(source, called), pathlib.Path(source.file))
+        if chain is not None:
+            here = pathlib.Path(source.file).parent.resolve()
+            shown = " → ".join([source.file, *(os.path.relpath(f.resolve(), here) for f in chain)])
+            return [source.at(path, f"run_workflow: the call comes back to this file ({shown})")]
     declared = _declared_inputs(_called_path(source, called))
     given = arguments.get("inputs", {})
     if declared is None or not isinstance(given, dict):  # unreadable, or a template
@@ -264,6 +271,30 @@ def _check_called_file(source: Source, arguments: dict[str, Any], path: Path) ->
         names = ", ".join(f"'{name}'" for name in missing)
         problems.append(source.at(where, f"run_workflow: {called} needs the input(s) {names}"))
     return problems
+
+
+def _calls_back(start: pathlib.Path, caller: pathlib.Path) -> list[pathlib.Path] | None:
+    """The files from ``start`` on whose written-out ``run_workflow`` calls reach
+    ``caller`` again (None if none do): such a run would be refused when it got there."""
+    target = caller.resolve()
+    pending = [[start]]
+    seen: set[pathlib.Path] = set()
+    while pending:
+        chain = pending.pop()
+        file = chain[-1].resolve()
+        if file == target:
+            return chain
+        if file in seen:
+            continue
+        seen.add(file)
+        data = _yaml_file(file)
+        steps = data.get("steps") if isinstance(data, dict) else None
+        for step in steps if isinstance(steps, list) else []:
+            arguments = step.get("with") if isinstance(step, dict) else None
+            called = arguments.get("path") if isinstance(arguments, dict) else None
+            if step.get("uses") == "run_workflow" and isinstance(called, str) and "{" not in called:
+                pending.append([*chain, chain[-1].parent / called])
+    return None
 
 
 def _declared_inputs(file: pathlib.Path) -> dict[str, bool] | None:

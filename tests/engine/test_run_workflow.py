@@ -91,9 +91,10 @@ def test_a_failing_called_workflow_fails_the_step_with_where_and_why(
 
 def test_a_workflow_calling_itself_is_refused(tmp_path: Path, actions: FakeActions) -> None:
     loop = (
-        CALLER.replace("lib/prepare.yaml", "main.yaml")
+        # a templated path: only the run can see where the call goes
+        CALLER.replace("lib/prepare.yaml", "\"{{ 'main' }}.yaml\"")
         .replace("inputs: {name: street}", "")
-        .replace("steps.say.", "steps.prep.")  # a step main.yaml has: validate passes
+        .replace("steps.say.", "steps.prep.")
     )
     state, _ = _run(tmp_path, actions, loop)
     assert state.steps["prep"].status == "failed"
@@ -137,6 +138,20 @@ def test_called_workflow_inputs_from_a_template_are_checked_when_it_runs(
     state, _ = _run(tmp_path, actions, caller)
     assert state.steps["prep"].status == "failed"
     assert "unknown input(s) nmae" in (state.steps["prep"].error or "")
+
+
+def test_validate_reports_a_call_that_comes_back_to_the_calling_file(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib/prepare.yaml").write_text(
+        CALLED.replace("uses: create", "uses: run_workflow\n    with: {path: ../main.yaml}")
+    )
+    (tmp_path / "main.yaml").write_text(CALLER)
+    catalog = catalog_of({a.name: a for a in native_actions()} | FakeActions().actions)
+    problems = [str(p) for p in validate(tmp_path / "main.yaml", catalog)]
+    assert problems == [
+        f"{tmp_path / 'main.yaml'}:7:13: run_workflow: the call comes back to this file "
+        f"({tmp_path / 'main.yaml'} → lib/prepare.yaml → main.yaml)"
+    ]
 
 
 def test_validate_reports_a_called_file_that_does_not_exist(tmp_path: Path) -> None:
