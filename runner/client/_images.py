@@ -73,7 +73,7 @@ def prepare_image(path: Path, file_name: str, *, with_thumbnail: bool) -> Prepar
                 return corrupt
             if rgb is not image:
                 image.close()  # the decoded original is not needed any more
-            meta_data = {**_statistics(rgb), "sizeInBytes": size}
+            meta_data = image_metadata(rgb, size)
             thumbnail = _thumbnail(rgb) if with_thumbnail else None  # last: it shrinks rgb
     return PreparedImage(
         file_name,
@@ -82,6 +82,12 @@ def prepare_image(path: Path, file_name: str, *, with_thumbnail: bool) -> Prepar
         thumbnail,
         thumbnail_name(file_name) if with_thumbnail else None,
     )
+
+
+def image_metadata(rgb: Image.Image, size_in_bytes: int) -> dict[str, Any]:
+    """The SampleMetaData of a decoded RGB image, as ``upload_dataset`` sends it:
+    mean, std, sums, shape, snr, sharpness and the file's size."""
+    return {**_statistics(rgb), "sizeInBytes": size_in_bytes}
 
 
 def _thumbnail(image: Image.Image) -> bytes:

@@ -144,6 +144,27 @@ def test_diversity_run_completes_with_tag_and_artifacts(
     assert worker["name"] == "local-worker-1" and worker["state"] in ("IDLE", "BUSY")
 
 
+def test_the_image_metadata_the_worker_computes_can_be_selected_on(
+    api: Api, dataset: str, workers: Callable[..., Any]
+) -> None:
+    # as in the Lightly docs: lightly.sharpness of samples the worker found in the datasource
+    workers(1)
+    selection = {
+        "nSamples": 3,
+        "strategies": [
+            {
+                "input": {"type": "METADATA", "key": "lightly.sharpness"},
+                "strategy": {"type": "THRESHOLD", "threshold": 0, "operation": "BIGGER_EQUAL"},
+            },
+            {"input": {"type": "METADATA", "key": "lightly.snr"}, "strategy": {"type": "WEIGHTS"}},
+        ],
+    }
+    run = wait_run(api, schedule(api, dataset, selection))
+    assert run["state"] == "COMPLETED", run.get("message")
+    sample = api.get(f"/v1/datasets/{dataset}/samples").get_json()[0]
+    assert set(sample["metaData"]) >= {"mean", "std", "snr", "sharpness", "shape", "sizeInBytes"}
+
+
 def test_second_run_reuses_samples_and_uses_uploaded_embeddings(
     api: Api, client: FlaskClient, dataset: str, workers: Callable[..., Any]
 ) -> None:

@@ -22,9 +22,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from runner.client._images import image_metadata  # one definition of SampleMetaData
 
 EMBEDDING_NAME = "colour-histogram-4-thumbnail-4x4"
 EMBEDDING_DESCRIPTION = (
@@ -35,6 +38,8 @@ BINS = 4
 THUMBNAIL = 4
 WORKING_SIZE = 64
 DIMENSION = BINS**3 + THUMBNAIL * THUMBNAIL * 3
+#: ``Image.info`` key: (width, height) of the file, before a reduced-size decode
+ORIGINAL_SIZE = "lightly_original_size"
 _EMBEDDING_COLUMN = re.compile(r"embedding_(\d+)")
 
 
@@ -53,6 +58,9 @@ class ImageScan:
     filenames: list[str]
     embeddings: np.ndarray  # (len(filenames), DIMENSION) float32
     corrupt: dict[str, str] = field(default_factory=dict)
+    #: file name → SampleMetaData (as upload_dataset computes it; the statistics come
+    #: from the image as decoded for embedding, reduced for large JPEGs)
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load_image(data: bytes) -> Image.Image:
@@ -68,8 +76,10 @@ def load_image(data: bytes) -> Image.Image:
             probe.verify()
         stage = "load"
         image = Image.open(io.BytesIO(data))
+        size = image.size
         image.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at a reduced size
         image.load()
+        image.info[ORIGINAL_SIZE] = size
     except UnidentifiedImageError as error:
         raise CorruptImage("not an image file Pillow can identify") from error
     except Exception as error:
@@ -79,7 +89,7 @@ def load_image(data: bytes) -> Image.Image:
 
 def embed_image(image: Image.Image) -> np.ndarray:
     """The ``EMBEDDING_DESCRIPTION`` vector of one image, float32 of length ``DIMENSION``."""
-    small = image.convert("RGB")
+    small = image.convert("RGB")  # a copy: thumbnail() below shrinks it in place
     small.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BOX)
     pixels = np.asarray(small, dtype=np.uint8).reshape(-1, 3) // (256 // BINS)
     bins = (pixels[:, 0].astype(np.int64) * BINS + pixels[:, 1]) * BINS + pixels[:, 2]
@@ -106,6 +116,7 @@ def scan_images(items: Iterable[tuple[str, bytes | Path]]) -> ImageScan:
     names: list[str] = []
     vectors: list[np.ndarray] = []
     corrupt: dict[str, str] = {}
+    metadata: dict[str, dict[str, Any]] = {}
     for name, source in items:
         try:
             data = source.read_bytes() if isinstance(source, Path) else source
@@ -118,8 +129,17 @@ def scan_images(items: Iterable[tuple[str, bytes | Path]]) -> ImageScan:
             continue
         names.append(name)
         vectors.append(embed_image(image))
+        metadata[name] = _sample_metadata(image, len(data))
     matrix = np.stack(vectors) if vectors else np.zeros((0, DIMENSION), np.float32)
-    return ImageScan(names, matrix, corrupt)
+    return ImageScan(names, matrix, corrupt, metadata)
+
+
+def _sample_metadata(image: Image.Image, size_in_bytes: int) -> dict[str, Any]:
+    """SampleMetaData as the client computes it for an upload, with the file's own shape."""
+    meta = image_metadata(image.convert("RGB"), size_in_bytes)
+    width, height = image.info.get(ORIGINAL_SIZE, image.size)
+    meta["shape"] = [height, width, 3]
+    return meta
 
 
 def read_embeddings_csv(

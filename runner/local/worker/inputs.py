@@ -6,7 +6,9 @@
   it cannot be listed, so the run reads the files of the dataset's samples). Cloud
   datasources fail the run: the local worker has no way to reach them.
 * ``register_samples``: the readable images not yet in the dataset become samples
-  (``fileName``, ``metaData.sizeInBytes`` and ``shape``); the first run creates the
+  (``fileName`` and the ``metaData`` that upload_dataset would send: size, shape,
+  mean, std, snr, sharpness …, the statistics from the image as decoded for
+  embedding, so of a reduced decode for large JPEGs); the first run creates the
   initial tag, later runs that add samples upsize the tags (as ``POST tags/upsize``).
   Unlike the real worker, which adds only the selected samples, every readable
   image is registered, so predictions and scores can be attached to any of them.
@@ -20,7 +22,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
@@ -31,7 +32,6 @@ from typing import Any
 from urllib.parse import quote
 
 import numpy as np
-from PIL import Image
 
 from runner.local import bitmask
 from runner.local.app import get_blobs, get_store
@@ -161,23 +161,17 @@ def open_source(dataset_id: str, docker: dict[str, Any]) -> Source:
 # -- samples and tags -------------------------------------------------------------------------------
 
 
-def _image_meta(source: Source, name: str) -> dict[str, Any]:
-    data = source.reader(name)
-    raw = data.read_bytes() if isinstance(data, Path) else data
-    with Image.open(io.BytesIO(raw)) as image:
-        width, height = image.size
-        channels = len(image.getbands())
-    return {"sizeInBytes": len(raw), "shape": [height, width, channels]}
-
-
-def register_samples(dataset_id: str, run_id: str, source: Source, names: list[str]) -> int:
-    """Add the readable images that are not samples yet; create or upsize the tags. Count added."""
+def register_samples(
+    dataset_id: str, run_id: str, names: list[str], metadata: dict[str, dict[str, Any]]
+) -> int:
+    """Add the readable images that are not samples yet, with their SampleMetaData (from
+    the scan); create or upsize the tags. Count added."""
     store = get_store()
     with store.transaction() as db:
         known = set(file_names(db, dataset_id))
         new = [n for n in names if n not in known]
         for name in new:
-            insert_sample(db, dataset_id, {"fileName": name, "metaData": _image_meta(source, name)})
+            insert_sample(db, dataset_id, {"fileName": name, "metaData": metadata[name]})
         size = dataset_size(db, dataset_id)
         tags = tags_of(dataset_id)
         initial = next((t for t in tags if t["prevTagId"] is None), None)

@@ -170,7 +170,9 @@ class RunJob:
         if not scan.filenames:
             n = len(scan.corrupt)
             raise RunFailed(f"No readable image in {source.location} ({n} corrupt).")
-        added = run_inputs.register_samples(self.dataset_id, self.run_id, source, scan.filenames)
+        added = run_inputs.register_samples(
+            self.dataset_id, self.run_id, scan.filenames, scan.metadata
+        )
         self.log.info(f"registered {added} new samples in the dataset")
         gathered = self._gather(config, scan, source, predictions)
         result = self._select(config, gathered.inputs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +160,24 @@ def test_bad_csv(text: str, message: str) -> None:
     with pytest.raises(EmbeddingsCsvError) as caught:
         read_embeddings_csv(text, filenames=["a", "b"])
     assert str(caught.value) == message
+
+
+def test_scan_gives_each_image_the_metadata_an_upload_would_have() -> None:
+    from runner.client._images import prepare_image
+
+    big = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 100, 50)).save(big, format="JPEG")
+    small = jpeg((0, 90, 0), size=48)
+    scan = scan_images([("big.jpg", big.getvalue()), ("small.jpg", small)])
+    # the file's own shape and size, though large JPEGs are decoded at a reduced size
+    assert scan.metadata["big.jpg"]["shape"] == [480, 640, 3]
+    assert scan.metadata["big.jpg"]["sizeInBytes"] == len(big.getvalue())
+    assert scan.metadata["big.jpg"]["mean"] == pytest.approx(
+        [200 / 255, 100 / 255, 50 / 255], abs=0.02
+    )
+    # a small image is decoded whole: exactly what upload_dataset computes
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "small.jpg"
+        path.write_bytes(small)
+        uploaded = prepare_image(path, "small.jpg", with_thumbnail=False).meta_data
+    assert scan.metadata["small.jpg"] == uploaded
