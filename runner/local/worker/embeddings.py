@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,8 +58,9 @@ class ImageScan:
     filenames: list[str]
     embeddings: np.ndarray  # (len(filenames), DIMENSION) float32
     corrupt: dict[str, str] = field(default_factory=dict)
-    #: file name → SampleMetaData (as upload_dataset computes it; the statistics come
-    #: from the image as decoded for embedding, reduced for large JPEGs)
+    #: file name → SampleMetaData, of the names asked for (as upload_dataset computes
+    #: it; the statistics come from the image as decoded for embedding, reduced for
+    #: large JPEGs)
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -111,8 +112,11 @@ def check_image(data: bytes) -> str | None:
     return None
 
 
-def scan_images(items: Iterable[tuple[str, bytes | Path]]) -> ImageScan:
-    """Check and embed ``(filename, bytes or path)`` items, keeping their order."""
+def scan_images(
+    items: Iterable[tuple[str, bytes | Path]], metadata_of: Container[str] = ()
+) -> ImageScan:
+    """Check and embed ``(filename, bytes or path)`` items, keeping their order; the
+    SampleMetaData of the readable ones named in ``metadata_of`` (new samples) too."""
     names: list[str] = []
     vectors: list[np.ndarray] = []
     corrupt: dict[str, str] = {}
@@ -127,17 +131,23 @@ def scan_images(items: Iterable[tuple[str, bytes | Path]]) -> ImageScan:
         except CorruptImage as error:
             corrupt[name] = str(error)
             continue
+        rgb = image.convert("RGB")
         names.append(name)
-        vectors.append(embed_image(image))
-        metadata[name] = _sample_metadata(image, len(data))
+        vectors.append(embed_image(rgb))
+        if name in metadata_of:
+            size = image.info.get(ORIGINAL_SIZE, image.size)
+            metadata[name] = _sample_metadata(rgb, size, len(data))
     matrix = np.stack(vectors) if vectors else np.zeros((0, DIMENSION), np.float32)
     return ImageScan(names, matrix, corrupt, metadata)
 
 
-def _sample_metadata(image: Image.Image, size_in_bytes: int) -> dict[str, Any]:
-    """SampleMetaData as the client computes it for an upload, with the file's own shape."""
-    meta = image_metadata(image.convert("RGB"), size_in_bytes)
-    width, height = image.info.get(ORIGINAL_SIZE, image.size)
+def _sample_metadata(
+    rgb: Image.Image, original_size: tuple[int, int], size_in_bytes: int
+) -> dict[str, Any]:
+    """SampleMetaData as the client computes it for an upload, with the file's own shape
+    (``original_size``: (width, height) before a reduced-size decode)."""
+    meta = image_metadata(rgb, size_in_bytes)
+    width, height = original_size
     meta["shape"] = [height, width, 3]
     return meta
 

@@ -161,6 +161,11 @@ def open_source(dataset_id: str, docker: dict[str, Any]) -> Source:
 # -- samples and tags -------------------------------------------------------------------------------
 
 
+def unregistered(dataset_id: str, names: list[str]) -> set[str]:
+    """Which of ``names`` are not samples of the dataset yet."""
+    return set(names) - set(file_names(get_store().db, dataset_id))
+
+
 def register_samples(
     dataset_id: str, run_id: str, names: list[str], metadata: dict[str, dict[str, Any]]
 ) -> int:

@@ -164,7 +164,8 @@ class RunJob:
         tasks = ", ".join(sorted(predictions.by_task)) or "none"
         self.log.info(f"prediction tasks: {tasks}")
         self.state("CHECKING_CORRUPTNESS", f"Checking {len(names)} images with Pillow.")
-        scan = scan_images((name, source.reader(name)) for name in names)
+        new = run_inputs.unregistered(self.dataset_id, names)  # they need their metadata
+        scan = scan_images(((name, source.reader(name)) for name in names), metadata_of=new)
         for name, reason in sorted(scan.corrupt.items()):
             self.log.warning(f"corrupt: {name}: {reason}")
         if not scan.filenames:

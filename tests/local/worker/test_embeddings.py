@@ -168,7 +168,9 @@ def test_scan_gives_each_image_the_metadata_an_upload_would_have() -> None:
     big = io.BytesIO()
     Image.new("RGB", (640, 480), (200, 100, 50)).save(big, format="JPEG")
     small = jpeg((0, 90, 0), size=48)
-    scan = scan_images([("big.jpg", big.getvalue()), ("small.jpg", small)])
+    scan = scan_images(
+        [("big.jpg", big.getvalue()), ("small.jpg", small)], metadata_of={"big.jpg", "small.jpg"}
+    )
     # the file's own shape and size, though large JPEGs are decoded at a reduced size
     assert scan.metadata["big.jpg"]["shape"] == [480, 640, 3]
     assert scan.metadata["big.jpg"]["sizeInBytes"] == len(big.getvalue())
