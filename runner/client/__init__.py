@@ -5,7 +5,7 @@ Only the names in ``__all__`` are public; the modules are private to the package
 
 from __future__ import annotations
 
-from runner.client._http import RetryPolicy, check_server_url
+from runner.client._http import RetryPolicy, check_server_url, hidden_credentials
 from runner.client.cancel import OperationCancelled, stop_when
 from runner.client.client import ApiWorkflowClient
 from runner.client.compute_worker import selection_config_from_dict
@@ -56,6 +56,7 @@ __all__ = [
     "UnexpectedResponse",
     "WireModel",
     "check_server_url",
+    "hidden_credentials",
     "selection_config_from_dict",
     "stop_when",
 ]

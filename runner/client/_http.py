@@ -91,7 +91,7 @@ def check_server_url(url: str) -> str:
     """
     cleaned = url.strip().rstrip("/")
     parts = urlsplit(cleaned)
-    shown = _hidden_credentials(cleaned)
+    shown = hidden_credentials(cleaned)
     if parts.scheme in ("http", "https") and parts.hostname:
         if parts.path.endswith("/v1"):  # every path already starts with /v1: /v1/v1/… → 404
             raise ValueError(
@@ -105,7 +105,7 @@ def check_server_url(url: str) -> str:
     )
 
 
-def _hidden_credentials(url: str) -> str:
+def hidden_credentials(url: str) -> str:
     """``url`` with ``user:password@`` shown as ``***@``: never in a message."""
     return re.sub(r"//[^/@]*@", "//***@", url)
 
@@ -244,7 +244,7 @@ class LightlyHttp:
         page = html_page(body_text(response)) if looks_like_markup else None
         if page is not None:
             raise UnexpectedResponse(
-                f"{method.upper()} {path}: the server at {_hidden_credentials(self.base_url)} "
+                f"{method.upper()} {path}: the server at {hidden_credentials(self.base_url)} "
                 f"answered with {page}, "
                 "not as the Lightly API does (is the server location right, or is a proxy "
                 "or login page in the way?)"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -192,10 +191,12 @@ def _resume_command(args: argparse.Namespace) -> str:
     """The command that resumes this run: the same file, backend and folders."""
     import shlex
 
+    from runner.client import hidden_credentials
+
     words = ["lightly-run", args.workflow]
     if args.local:
         words.append("--local")
-    server = re.sub(r"//[^/@]*@", "//***@", args.server) if args.server else None  # no password
+    server = hidden_credentials(args.server) if args.server else None
     for option, value, default in (
         ("--server", server, None),
         ("--data-dir", args.data_dir, None),
