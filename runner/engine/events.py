@@ -14,6 +14,9 @@ from tqdm import tqdm
 
 from runner.engine.secrets import Masker
 
+#: the mark of a step's status in the run's lines and tables (anything else: ✗)
+STATUS_MARKS = {"succeeded": "✓", "skipped": "–", "reused": "↺", "pending": "·"}
+
 
 class RunObserver(Protocol):
     def step_started(self, step_id: str, title: str, uses: str) -> None: ...
@@ -116,7 +119,6 @@ def _command_property(text: str) -> str:
 
 def markdown_summary(state: Any, masker: Masker) -> str:
     """The run as a Markdown table, for GitHub Actions' job summary."""
-    marks = {"succeeded": "✓", "skipped": "–", "reused": "↺", "pending": "·"}
     rows = [
         f"### lightly-run: {state.workflow} — {state.status}",
         "",
@@ -129,7 +131,7 @@ def markdown_summary(state: Any, masker: Masker) -> str:
         status = "reused" if record.reused else record.status
         error = (record.error or "").replace("|", "\\|").replace("\n", " ")
         rows.append(
-            f"| `{step_id}` | {marks.get(status, '✗')} {status} | "
+            f"| `{step_id}` | {STATUS_MARKS.get(status, '✗')} {status} | "
             f"{record.duration or 0.0:.1f} s | {error} |"
         )
     return str(masker.mask("\n".join(rows) + "\n"))
@@ -157,7 +159,7 @@ def started_line(step_id: str, title: str, uses: str) -> str:
 
 
 def finished_line(step_id: str, status: str, duration: float, error: str | None) -> str:
-    mark = {"succeeded": "✓", "skipped": "–", "reused": "↺"}.get(status, "✗")
+    mark = STATUS_MARKS.get(status, "✗")
     detail = f": {error}" if error else ""
     return f"{mark} {step_id} {status} in {duration:.1f}s{detail}"
 

@@ -298,19 +298,23 @@ class Engine:
                 outcome["error"] = error
 
         worker = threading.Thread(target=target, name=f"step-{step.id}", daemon=True)
-        try:
-            worker.start()
-            worker.join(step.timeout.seconds)
-        except BaseException:  # Ctrl-C: no request may be cut off at exit (a second one may)
+
+        def stop() -> None:
+            # waits stop at once, client operations at their next request: give those in
+            # flight a moment, so that neither a retry runs beside them nor the exit cuts
+            # one off
             cancel.set()
             with contextlib.suppress(RuntimeError):  # interrupted before the thread started
                 worker.join(_STOP_GRACE_SECONDS)
+
+        try:
+            worker.start()
+            worker.join(step.timeout.seconds)
+        except BaseException:  # Ctrl-C (a second one ends the wait at once)
+            stop()
             raise
         if worker.is_alive():
-            # waits stop at once; client operations at their next request: give those
-            # in flight a moment, so that a retry does not upload alongside them
-            cancel.set()
-            worker.join(_STOP_GRACE_SECONDS)
+            stop()
             raise StepTimeout(f"step '{step.id}' did not finish within {step.timeout}")
         if "error" in outcome:
             raise outcome["error"]
