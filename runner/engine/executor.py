@@ -323,7 +323,8 @@ class Engine:
     def _run_workflow(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """``run_workflow``: the called file's steps, with this run's client and masking."""
         from runner.engine.inputs import resolve_inputs
-        from runner.workflow.loader import called_file, load
+        from runner.workflow.checks import called_file
+        from runner.workflow.loader import load
 
         called = Path(arguments["path"])
         file = called_file(self._workflow_file, arguments["path"])
@@ -394,7 +395,7 @@ def _retryable(error: Exception, kinds: tuple[str, ...]) -> bool:
 
 def _called_file_digest(step: Step, workflow: Workflow, context: dict[str, Any]) -> str:
     """The content digest of the file a ``run_workflow`` step calls ("?" if unknown yet)."""
-    from runner.workflow.loader import called_file
+    from runner.workflow.checks import called_file
 
     try:
         file = called_file(workflow.path, str(templates.render(step.with_.get("path"), context)))

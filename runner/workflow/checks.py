@@ -212,10 +212,16 @@ def _check_action(
     return problems
 
 
-def _called_path(source: Source, called: str) -> pathlib.Path:
-    """Where a ``run_workflow`` path points: next to the calling file."""
-    base = pathlib.Path(source.file).parent if not source.file.startswith("<") else pathlib.Path()
-    return base / called
+def called_file(calling: str | pathlib.Path, called: str) -> pathlib.Path:
+    """The file a ``run_workflow`` step calls: relative to the calling file's folder
+    (an absolute path stays as given)."""
+    return (pathlib.Path(calling).resolve().parent / called).resolve()
+
+
+def _literal_call(arguments: Any) -> str | None:
+    """The file a ``run_workflow`` step's arguments name, when written out (no template)."""
+    called = arguments.get("path") if isinstance(arguments, dict) else None
+    return called if isinstance(called, str) and "{" not in called else None
 
 
 def _step_ids(file: pathlib.Path) -> list[str] | None:
@@ -228,11 +234,24 @@ def _step_ids(file: pathlib.Path) -> list[str] | None:
 
 
 def _yaml_file(file: pathlib.Path) -> Any:
-    """The data of a YAML file, or None if it cannot be read."""
+    """The data of a YAML file (not to be changed), or None if it cannot be read.
+
+    A called file is read for its step ids, its inputs and its own calls: parsed once
+    per version of it (path, modification time, size).
+    """
+    try:
+        stat = file.stat()
+    except OSError:
+        return None
+    return _parsed_yaml(str(file.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_yaml(path: str, mtime_ns: int, size: int) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(file.read_text(encoding="utf-8"))
+        return yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
 
@@ -240,18 +259,19 @@ def _yaml_file(file: pathlib.Path) -> Any:
 def _check_called_file(source: Source, arguments: dict[str, Any], path: Path) -> list[Diagnostic]:
     """``run_workflow``'s file must exist (relative to the calling file) unless templated,
     and the inputs passed must be ones it declares, its required ones among them."""
-    called = arguments.get("path")
-    if not isinstance(called, str) or "{" in called:
+    called = _literal_call(arguments)
+    if called is None:
         return []
-    if not _called_path(source, called).is_file():
+    file = called_file(source.file, called)
+    if not file.is_file():
         return [source.at(path, f"run_workflow: no workflow file '{called}' next to {source.file}")]
     if not source.file.startswith("<"):
-        chain = _calls_back(_called_path(source, called), pathlib.Path(source.file))
+        chain = _calls_back(file, pathlib.Path(source.file))
         if chain is not None:
             here = pathlib.Path(source.file).parent.resolve()
-            shown = " → ".join([source.file, *(os.path.relpath(f.resolve(), here) for f in chain)])
+            shown = " → ".join([source.file, *(os.path.relpath(f, here) for f in chain)])
             return [source.at(path, f"run_workflow: the call comes back to this file ({shown})")]
-    declared = _declared_inputs(_called_path(source, called))
+    declared = _declared_inputs(file)
     given = arguments.get("inputs", {})
     if declared is None or not isinstance(given, dict):  # unreadable, or a template
         return []
@@ -281,7 +301,7 @@ def _calls_back(start: pathlib.Path, caller: pathlib.Path) -> list[pathlib.Path]
     seen: set[pathlib.Path] = set()
     while pending:
         chain = pending.pop()
-        file = chain[-1].resolve()
+        file = chain[-1]
         if file == target:
             return chain
         if file in seen:
@@ -290,10 +310,11 @@ def _calls_back(start: pathlib.Path, caller: pathlib.Path) -> list[pathlib.Path]
         data = _yaml_file(file)
         steps = data.get("steps") if isinstance(data, dict) else None
         for step in steps if isinstance(steps, list) else []:
-            arguments = step.get("with") if isinstance(step, dict) else None
-            called = arguments.get("path") if isinstance(arguments, dict) else None
-            if step.get("uses") == "run_workflow" and isinstance(called, str) and "{" not in called:
-                pending.append([*chain, chain[-1].parent / called])
+            if not isinstance(step, dict) or step.get("uses") != "run_workflow":
+                continue
+            called = _literal_call(step.get("with"))
+            if called is not None:
+                pending.append([*chain, called_file(file, called)])
     return None
 
 
@@ -344,10 +365,9 @@ class _Earlier:
         self.uses[step_id] = step["uses"]
         if "for_each" in step:
             self.looped.add(step_id)
-        arguments = step.get("with")
-        called = arguments.get("path") if isinstance(arguments, dict) else None
-        if step["uses"] == "run_workflow" and isinstance(called, str) and "{" not in called:
-            ids = _step_ids(_called_path(source, called))
+        called = _literal_call(step.get("with")) if step["uses"] == "run_workflow" else None
+        if called is not None:
+            ids = _step_ids(called_file(source.file, called))
             if ids is not None:
                 self.called[step_id] = (called, ids)
 

@@ -23,12 +23,6 @@ from runner.workflow.model import (
 from runner.workflow.source import Source, parse
 
 
-def called_file(calling: str | Path, called: str) -> Path:
-    """The file a ``run_workflow`` step calls: relative to the calling file's folder
-    (an absolute path stays as given)."""
-    return (Path(calling).resolve().parent / called).resolve()
-
-
 def validate_text(
     text: str, catalog: ActionCatalog, filename: str = "<string>"
 ) -> list[Diagnostic]:

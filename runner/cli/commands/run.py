@@ -137,7 +137,8 @@ def _needs_client(
     A called file named by a template, or one that cannot be loaded, counts as yes.
     """
     from runner.workflow import templates
-    from runner.workflow.loader import called_file, load
+    from runner.workflow.checks import called_file
+    from runner.workflow.loader import load
 
     calling = calling | {Path(workflow.path).resolve()}
     for step in workflow.steps:
