@@ -53,14 +53,14 @@ def run(args: argparse.Namespace) -> int:
     from runner.workflow.loader import load
 
     catalog = load_catalog()
+    store = StateStore(Path(args.state_dir))
     if args.workflow is None:  # `--resume RUN_ID` alone: the run's record names its file
-        args.workflow = StateStore(Path(args.state_dir)).load(args.resume).workflow_path
+        args.workflow = store.load(args.resume).workflow_path
     workflow = load(args.workflow, catalog)
     given = _inputs(args)
     # mistakes first, before any lock; a resumed run's record may supply the rest
     inputs = resolve_inputs(workflow.inputs, given, complete=args.resume is None)
     masker = Masker.from_environment()
-    store = StateStore(Path(args.state_dir))
     observer = _observer(masker, workflow)
     with ExitStack() as stack:
         stack.enter_context(notices_as_lines(observer, "runner.client"))
@@ -220,8 +220,9 @@ def _observer(masker: Any, workflow: Any) -> Any:
         return ConsoleObserver(masker)
     file = Path(workflow.path).resolve()
     workspace = os.environ.get("GITHUB_WORKSPACE")
-    if workspace and file.is_relative_to(Path(workspace).resolve()):
-        file = file.relative_to(Path(workspace).resolve())  # annotations name repository paths
+    root = Path(workspace).resolve() if workspace else None
+    if root is not None and file.is_relative_to(root):
+        file = file.relative_to(root)  # annotations name repository paths
     step_lines = {
         step.id: (str(file), step.location.line)
         for step in workflow.steps
