@@ -139,10 +139,19 @@ def test_timeout_raises_request_timeout_with_a_clear_message(
     assert "Read timed out" in full_text(info.value) and TOKEN not in full_text(info.value)
 
 
-def test_connection_refused_raises_transport_error_without_the_token(sleeps: Sleeps) -> None:
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting is refused."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_connection_refused_raises_transport_error_without_the_token(
+    sleeps: Sleeps, closed_port: int
+) -> None:
+    port = closed_port
     http = LightlyHttp(
         base_url=f"http://127.0.0.1:{port}",
         token=TOKEN,
@@ -497,10 +506,10 @@ def test_a_download_to_a_folder_or_under_a_file_says_so_before_any_request(
     assert len(mocked.calls) == 0
 
 
-def test_credentials_in_the_server_url_never_reach_a_message(sleeps: Sleeps) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+def test_credentials_in_the_server_url_never_reach_a_message(
+    sleeps: Sleeps, closed_port: int
+) -> None:
+    port = closed_port
     http = LightlyHttp(
         base_url=f"http://me:pa55word@127.0.0.1:{port}",
         token=TOKEN,
