@@ -1,4 +1,5 @@
-"""JSON Schemas of the worker, Lightly and selection configs, from the client's field tables.
+"""JSON Schemas of the worker, Lightly and selection configs (from the client's field
+tables) and of custom metadata's shape.
 
 The client checks these configs before it sends them (``runner.client._configs``);
 the same tables, as schemas, let ``lightly-run validate`` and editors catch a
