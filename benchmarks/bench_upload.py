@@ -17,6 +17,11 @@ shares the 2 cores. ``--latency-ms`` makes the server wait before each answer, l
 the network between a user and the platform; from about 1 ms on, the 8 parallel
 workers hide the extra request. The default runs 0, 1, 2 and 5 ms.
 
+At 0 ms it also prints a ceiling: ``upload_dataset`` with no network at all (every
+request answered in-process, at no cost, by ``instant_answers``), so only its
+per-image work (metadata, WebP thumbnail, JSON) and threads remain. Where that
+ceiling is itself below 70 % of the loop, no transport can reach the target there.
+
 Run: ``.venv/bin/python benchmarks/bench_upload.py [--images 2000] [--workers 8]
 [--modes thumbnails,full] [--latency-ms 0,5]``
 """
@@ -35,6 +40,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import requests
 from PIL import Image
@@ -43,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("LIGHTLY_RUN_NO_PROGRESS", "1")
 
 from runner.client import ApiWorkflowClient
+from runner.client._http import LightlyHttp
 from runner.client._images import prepare_image
 
 DATASET = "d" * 24
@@ -156,6 +163,36 @@ def with_client(base: str, folder: Path, mode: str, workers: int) -> tuple[float
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+def instant_answers(_http: LightlyHttp, method: str, url: str, **_kwargs: Any) -> requests.Response:
+    """What the benchmark server answers, made in-process: ``LightlyHttp._dispatch``
+    without a socket, an HTTP parser or a server."""
+    path = url.split("?", 1)[0]
+    status = 201 if method == "POST" else 200
+    body: Any = None
+    if path.endswith(("/tags", "/samples/partial")):
+        body = []
+    elif path.endswith("/v1/quota"):
+        body = "1000000"
+    elif path.endswith("/datasource"):
+        status, body = 404, {"code": "DATASET_DATASOURCE_UNKNOWN", "error": "none"}
+    elif path.endswith("/withWriteUrls"):
+        Handler.counter += 1
+        base = f"http://127.0.0.1:1/blobs/{Handler.counter:024x}"
+        urls = {"full": f"{base}/full?sig=x", "thumb": f"{base}/thumb?sig=x"}
+        body = {"id": f"{Handler.counter:024x}", "sampleWriteUrls": urls}
+    response = requests.Response()
+    response.status_code = status
+    response.headers["Content-Type"] = "application/json"
+    response._content = b"" if body is None else json.dumps(body).encode()
+    return response
+
+
+def without_network(folder: Path, mode: str, workers: int) -> tuple[float, float]:
+    """(wall seconds, client CPU seconds) of ``upload_dataset`` on ``instant_answers``."""
+    with mock.patch.object(LightlyHttp, "_dispatch", instant_answers):
+        return with_client("http://127.0.0.1:1", folder, mode, workers)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=2000)
@@ -203,6 +240,12 @@ def report(
     ratio = plain / ours
     verdict = "OK" if ratio >= 0.7 else "BELOW TARGET"
     print(f"  upload_dataset / plain loop throughput: {ratio:.0%}  (target >= 70%: {verdict})")
+    if latency == 0:
+        ceiling, ceiling_cpu = without_network(folder, mode, workers)
+        print(
+            f"  ceiling: upload_dataset with no network {count / ceiling:5.0f} img/s, client "
+            f"CPU {ceiling_cpu / count * 1000:4.2f} ms/img: {plain / ceiling:.0%} of the loop"
+        )
 
 
 if __name__ == "__main__":
