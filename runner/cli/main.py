@@ -165,11 +165,23 @@ def _runs_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
-        "--port", type=_int_between(0, 65535), default=5000, help="0: any free port"
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: %(default)s, this machine only)",
     )
-    parser.add_argument("--data-dir", default=".lightly-run/local")
+    parser.add_argument(
+        "--port",
+        type=_int_between(0, 65535),
+        default=5000,
+        help="port to listen on (default: %(default)s; 0: any free port)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=".lightly-run/local",
+        metavar="DIR",
+        help="where datasets, images and the token are kept (default: %(default)s)",
+    )
     parser.add_argument(
         "--token", help="the token clients must send (default: generated on first start)"
     )
