@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runner.client._args import string_list
 from runner.client._base import _ClientBase
 from runner.client._http import encode_path
 
@@ -15,8 +16,13 @@ class _CollaborationMixin(_ClientBase):
         Args:
             dataset_id: Dataset to share.
             user_emails: E-mail addresses of the users.
+
+        Raises:
+            ValueError: If ``user_emails`` is not a list of strings (a single address
+                too: it would revoke everyone else's access).
         """
-        body = {"accessType": "WRITE", "users": list(user_emails), "creator": self._creator}
+        users = string_list(user_emails, "user_emails")
+        body = {"accessType": "WRITE", "users": users, "creator": self._creator}
         self._http.post(encode_path("/v1/datasets/{}/collaboration/access", dataset_id), json=body)
 
     def get_shared_users(self, dataset_id: str) -> list[str]:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, Literal
 
+from runner.client._args import string_list
 from runner.client._base import _ClientBase
 from runner.client._configs import (
     DOCKER_FIELDS,
@@ -41,11 +42,14 @@ class _ComputeWorkerMixin(_ClientBase):
 
         Returns:
             The worker id.
+
+        Raises:
+            ValueError: If ``labels`` is not a list of strings.
         """
         body = {
             "name": name,
             "workerType": "FULL",
-            "labels": list(labels or []),
+            "labels": string_list(labels, "labels", optional=True),
             "creator": self._creator,
         }
         return str(self._http.post("/v1/docker/worker", json=body)["id"])
@@ -128,16 +132,18 @@ class _ComputeWorkerMixin(_ClientBase):
 
         Raises:
             InvalidConfigurationError: If a config key is unknown (before any request).
+            ValueError: If ``runs_on`` is not a list of strings (before any request).
             ApiError: 400 invalid parameters, 402 insufficient plan, 403 not authorised,
                 404 dataset or config not found, 422 missing or invalid datasource file.
         """
+        labels = string_list(runs_on, "runs_on", optional=True)
         config_id = self.create_compute_worker_config(
             worker_config, lightly_config, selection_config
         )
         body = {
             "configId": config_id,
             "priority": priority,
-            "runsOn": list(runs_on or []),
+            "runsOn": labels,
             "creator": self._creator,
         }
         return str(self._http.post(self._dataset_path("/docker/worker/schedule"), json=body)["id"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.client import bitmask
+from runner.client._args import string_list
 from runner.client._base import _ClientBase
 from runner.client.errors import TagDoesNotExistError
 from runner.client.models import WireModel, field, wire
@@ -112,7 +113,9 @@ class _TagsMixin(_ClientBase):
         Raises:
             RuntimeError: If the tag name is taken, the dataset has no tags, or a file
                 name is not in the dataset.
+            ValueError: If ``fnames_new_tag`` is not a list of strings (before any request).
         """
+        wanted = set(string_list(fnames_new_tag, "fnames_new_tag"))
         tags = self._http.get(self._dataset_path("/tags"))
         if any(t["name"] == new_tag_name for t in tags):
             raise RuntimeError(f"There already exists a tag with tag_name {new_tag_name}.")
@@ -124,7 +127,7 @@ class _TagsMixin(_ClientBase):
                 raise RuntimeError("There exists no initial-tag for this dataset.")
             parent_tag_id = initial[0]
         filenames: list[str] = self.get_filenames()  # type: ignore[attr-defined]
-        mask = _mask_of(set(fnames_new_tag), filenames)
+        mask = _mask_of(wanted, filenames)
         body = {
             "name": new_tag_name,
             "prevTagId": parent_tag_id,
