@@ -22,7 +22,7 @@ class _ArtifactsMixin(_ClientBase):
         return str(self._http.get(path))
 
     def _artifact_of_type(self, run: Any, artifact_type: str) -> Any:
-        artifacts = field(run, "artifacts")
+        artifacts = _artifacts_of(run)
         if artifacts is None:
             raise ArtifactNotExist("Run has no artifacts.")
         for artifact in artifacts:
@@ -49,10 +49,11 @@ class _ArtifactsMixin(_ClientBase):
             timeout: Seconds allowed per download.
 
         Raises:
-            ValueError: If an artifact's file name would write outside ``output_dir``
-                (checked for every artifact before anything is downloaded).
+            ValueError: If ``run`` is not a run (a run id, say), or an artifact's file
+                name would write outside ``output_dir`` (checked for every artifact
+                before anything is downloaded).
         """
-        artifacts = field(run, "artifacts") or []
+        artifacts = _artifacts_of(run) or []
         targets = [safe_join(output_dir, str(field(a, "fileName") or "")) for a in artifacts]
         for artifact, target in zip(artifacts, targets, strict=True):
             self._http.download(self._artifact_read_url(run, artifact), target, timeout=timeout)
@@ -69,6 +70,7 @@ class _ArtifactsMixin(_ClientBase):
 
         Raises:
             ArtifactNotExist: If the run has no checkpoint.
+            ValueError: If ``run`` is not a run (a run id, say).
         """
         self._download_artifact(run, "CHECKPOINT", output_path, timeout)
 
@@ -84,6 +86,7 @@ class _ArtifactsMixin(_ClientBase):
 
         Raises:
             ArtifactNotExist: If the run has no PDF report.
+            ValueError: If ``run`` is not a run (a run id, say).
         """
         self._download_artifact(run, "REPORT_PDF", output_path, timeout)
 
@@ -99,6 +102,7 @@ class _ArtifactsMixin(_ClientBase):
 
         Raises:
             ArtifactNotExist: If the run has no JSON report.
+            ValueError: If ``run`` is not a run (a run id, say).
         """
         self._download_artifact(run, "REPORT_JSON", output_path, timeout)
 
@@ -114,6 +118,7 @@ class _ArtifactsMixin(_ClientBase):
 
         Raises:
             ArtifactNotExist: If the run has no log.
+            ValueError: If ``run`` is not a run (a run id, say).
         """
         self._download_artifact(run, "LOG", output_path, timeout)
 
@@ -129,6 +134,7 @@ class _ArtifactsMixin(_ClientBase):
 
         Raises:
             ArtifactNotExist: If the run has no memory log.
+            ValueError: If ``run`` is not a run (a run id, say).
         """
         self._download_artifact(run, "MEMLOG", output_path, timeout)
 
@@ -144,6 +150,7 @@ class _ArtifactsMixin(_ClientBase):
 
         Raises:
             ArtifactNotExist: If the run has no corruptness check information.
+            ValueError: If ``run`` is not a run (a run id, say).
         """
         self._download_artifact(run, "CORRUPTNESS_CHECK_INFORMATION", output_path, timeout)
 
@@ -159,6 +166,7 @@ class _ArtifactsMixin(_ClientBase):
 
         Raises:
             ArtifactNotExist: If the run has no sequence information.
+            ValueError: If ``run`` is not a run (a run id, say).
         """
         self._download_artifact(run, "SEQUENCE_INFORMATION", output_path, timeout)
 
@@ -173,5 +181,21 @@ class _ArtifactsMixin(_ClientBase):
 
         Raises:
             ArtifactNotExist: If the run has no checkpoint.
+            ValueError: If ``run`` is not a run (a run id, say).
         """
         return self._artifact_read_url(run, self._artifact_of_type(run, "CHECKPOINT"))
+
+
+def _artifacts_of(run: Any) -> Any:
+    """The artifacts of ``run`` (None if it has none).
+
+    Raises:
+        ValueError: If ``run`` is not a run: a run id string, say, has no artifacts
+            to read, and would otherwise look like a run without any.
+    """
+    if isinstance(run, (str, bytes)) or field(run, "id") is None:
+        raise ValueError(
+            "run must be a run (DockerRunData), e.g. from get_compute_worker_run(run_id), "
+            f"not {type(run).__name__} {str(run)[:60]!r}"
+        )
+    return field(run, "artifacts")

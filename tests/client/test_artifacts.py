@@ -179,6 +179,24 @@ def test_missing_artifact_raises_artifact_not_exist(
     assert not mocked.calls and not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("operation", ["download_compute_worker_run_artifacts", *sorted(SINGLE)])
+@pytest.mark.parametrize("run", [RUN, {"artifacts": []}, None], ids=["run id", "no id", "None"])
+def test_something_other_than_a_run_is_refused_before_any_request(
+    operation: str,
+    run: object,
+    client: ApiWorkflowClient,
+    mocked: responses.RequestsMock,
+    tmp_path: Path,
+) -> None:
+    """A run id string would otherwise look like a run without artifacts (nothing
+    downloaded, or "Run has no artifacts")."""
+    with pytest.raises(ValueError, match=r"^run must be a run \(DockerRunData\), e.g. from get_"):
+        getattr(client, operation)(run, str(tmp_path / "x"))
+    with pytest.raises(ValueError, match="run must be a run"):
+        client.get_compute_worker_run_checkpoint_url(run)
+    assert not mocked.calls and not list(tmp_path.iterdir())
+
+
 @covers("get_compute_worker_run_checkpoint_url")
 def test_checkpoint_url(client: ApiWorkflowClient, mocked: responses.RequestsMock) -> None:
     run: dict[str, Any] = {"id": RUN, "artifacts": [artifact(A3, "CHECKPOINT", "c.ckpt")]}
