@@ -3,17 +3,21 @@
 Responses are returned as ``WireModel``: a ``dict`` with the wire (camelCase) keys
 exactly as the server sent them, so results are JSON-ready, plus read access by the
 snake_case attribute names the official client's models use
-(``tag.bit_mask_data`` reads ``tag["bitMaskData"]``). Methods that take a model
+(``tag.bit_mask_data`` reads ``tag["bitMaskData"]``; an absent field reads as None,
+a name that is no field at all is an AttributeError). Methods that take a model
 (a run, a tag) accept a WireModel, a plain wire dict, or any object with the
 official snake_case attributes.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from runner.client._wire_fields import WIRE_FIELDS
 
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -31,22 +35,52 @@ def to_snake(name: str) -> str:
     return _CAMEL_BOUNDARY.sub("_", name).lower()
 
 
+#: where the official models' attribute names put "_": predictionUUIDTimestamp →
+#: prediction_uuid_timestamp, s3ARN → s3_arn (``to_snake`` splits every capital)
+_ATTRIBUTE_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def attribute_name(wire_name: str) -> str:
+    """The official models' attribute name of a wire field: ``bitMaskData`` → ``bit_mask_data``."""
+    return _ATTRIBUTE_BOUNDARY.sub("_", wire_name).lower()
+
+
+_KNOWN_ATTRIBUTES = frozenset(attribute_name(name) for name in WIRE_FIELDS)
+
+
 class WireModel(dict[str, Any]):
     """A JSON object from the API: wire keys, snake_case attribute access."""
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
         for key in (name, to_camel(name)):
             if key in self:
                 return _wrap(self[key])
-        if name.startswith("_"):
-            raise AttributeError(name)
-        # Optional fields the server left out read as None, like the official models.
-        return None
+        for key in self:
+            if attribute_name(key) == name:  # acronyms: predictionUUIDTimestamp
+                return _wrap(self[key])
+        if name in _KNOWN_ATTRIBUTES or name in WIRE_FIELDS:
+            # Optional fields the server left out read as None, like the official models.
+            return None
+        raise AttributeError(_unknown_field(name, self))
 
     def to_dict(self) -> dict[str, Any]:
         """A plain (JSON-serialisable) copy with wire keys."""
         plain: dict[str, Any] = _unwrap(self)
         return plain
+
+
+def _unknown_field(name: str, model: Mapping[str, Any]) -> str:
+    """Why ``name`` cannot be read: the closest field name, or the fields ``model`` has."""
+    present = [attribute_name(key) for key in model]
+    known = sorted(_KNOWN_ATTRIBUTES)
+    close = difflib.get_close_matches(name, present, n=1) or difflib.get_close_matches(
+        name, known, n=1
+    )
+    if close:
+        return f"this Lightly object has no field {name!r}; did you mean {close[0]!r}?"
+    return f"this Lightly object has no field {name!r}; it has: {', '.join(sorted(present))}"
 
 
 def _wrap(value: Any) -> Any:
