@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.client.errors import InvalidConfigurationError
-from runner.client.models import to_camel, to_wire
+from runner.client.models import WireModel, to_camel, to_wire, wire
 
 #: Allowed keys of DockerWorkerConfigV3Docker / …Lightly (MODELS.md); nested dicts map to their fields.
 DOCKER_FIELDS: dict[str, Any] = {
@@ -104,8 +104,9 @@ def convert_config(
     """camelCase the keys of a worker/lightly config recursively and reject unknown ones."""
     if config is None:
         return None
+    config = _mapping(config, where)
     result: dict[str, Any] = {}
-    for key, value in to_wire(config).items():
+    for key, value in config.items():
         wire_key = to_camel(key)
         if wire_key not in fields:
             raise _unknown(key, fields, where)
@@ -134,19 +135,20 @@ def _section(
     return section
 
 
-def selection_config_from_dict(cfg: Mapping[str, Any]) -> dict[str, Any]:
+def selection_config_from_dict(cfg: Mapping[str, Any]) -> WireModel:
     """Validates a selection config (snake_case or camelCase keys) and returns its wire form.
 
     Args:
         cfg: ``{"n_samples"|"proportion_samples": …, "strategies": [{"input": {…}, "strategy": {…}}]}``.
 
     Returns:
-        The SelectionConfig as sent on the wire.
+        The SelectionConfig as sent on the wire (wire keys; read as ``config.n_samples``).
 
     Raises:
-        InvalidConfigurationError: On unknown keys, missing strategies or unknown types.
+        InvalidConfigurationError: If ``cfg`` is not a mapping, on unknown keys, missing
+            strategies or unknown types.
     """
-    cfg = to_wire(cfg)
+    cfg = _mapping(cfg, "selection_config")
     result: dict[str, Any] = {}
     for key, value in cfg.items():
         wire_key = to_camel(key)
@@ -157,7 +159,18 @@ def selection_config_from_dict(cfg: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(strategies, list) or not strategies:
         raise InvalidConfigurationError("selection_config needs a non-empty list 'strategies'.")
     result["strategies"] = [_entry(entry, f"strategies[{i}]") for i, entry in enumerate(strategies)]
-    return result
+    selection: WireModel = wire(result)
+    return selection
+
+
+def _mapping(config: Any, where: str) -> Mapping[str, Any]:
+    """``config`` in wire form, if it is a mapping (or an official config model)."""
+    converted = to_wire(config)
+    if not isinstance(converted, Mapping):
+        raise InvalidConfigurationError(
+            f"{where} must be a mapping of options, not {type(config).__name__}"
+        )
+    return converted
 
 
 def _entry(entry: Any, where: str) -> dict[str, Any]:

@@ -224,9 +224,11 @@ def test_unknown_keys_are_refused_before_any_request(
             "strategies[0].strategy.type must be one of",
         ),
         ({"strategies": ["EMBEDDINGS"]}, "strategies[0] must be a mapping"),
+        (None, "selection_config must be a mapping of options, not NoneType"),
+        ([1], "selection_config must be a mapping of options, not list"),
     ],
 )
-def test_selection_config_shape_errors(cfg: dict[str, Any], fragment: str) -> None:
+def test_selection_config_shape_errors(cfg: Any, fragment: str) -> None:
     with pytest.raises(InvalidConfigurationError) as caught:
         selection_config_from_dict(cfg)
     assert fragment in str(caught.value)
@@ -254,6 +256,22 @@ def test_selection_config_accepts_camel_case_and_keeps_snake_distance() -> None:
         "tagName": "seed-tag",
     }
     assert wire["strategies"][1]["strategy"]["stopping_condition_minimum_distance"] == 0.2
+    # read like the official SelectionConfig
+    assert wire.proportion_samples == 0.5 and wire.n_samples is None
+    assert wire.strategies[1].input.tag_name == "seed-tag"
+
+
+@pytest.mark.parametrize("argument", ["worker_config", "lightly_config"])
+@pytest.mark.parametrize("value", [[1], "enable_training"])
+def test_a_config_that_is_no_mapping_is_refused_before_any_request(
+    argument: str, value: object, client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
+    with pytest.raises(
+        InvalidConfigurationError,
+        match=f"^{argument} must be a mapping of options, not {type(value).__name__}$",
+    ):
+        client.schedule_compute_worker_run(**{argument: value})
+    assert not mocked.calls
 
 
 @covers("schedule_compute_worker_run")
