@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -27,3 +27,14 @@ def string_list(value: Iterable[str] | None, name: str, *, optional: bool = Fals
     if wrong is not None:
         raise ValueError(f"{name} must hold only strings; got {wrong!r} ({type(wrong).__name__})")
     return items
+
+
+def mapping(value: Any, name: str) -> Mapping[Any, Any]:
+    """``value`` if it is a mapping.
+
+    Raises:
+        ValueError: Naming ``name`` and what was passed instead.
+    """
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a mapping (a dict), not {type(value).__name__}")
+    return value

@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from runner.client._args import mapping
 from runner.client._base import _ClientBase
 from runner.client._parallel import for_each_parallel
 from runner.client.models import WireModel, to_camel, to_wire, wire
@@ -123,8 +124,14 @@ class _CustomMetadataMixin(_ClientBase):
 
         Returns:
             The create response ``{"id": ...}``.
+
+        Raises:
+            ValueError: If an entry of ``configs`` is not a mapping (before any request).
         """
-        entries = [{to_camel(k): v for k, v in to_wire(entry).items()} for entry in configs]
+        entries = [
+            {to_camel(k): v for k, v in mapping(to_wire(entry), f"configs[{i}]").items()}
+            for i, entry in enumerate(configs)
+        ]
         body = {"name": name, "configs": entries}
         result: WireModel = wire(
             self._http.post(self._dataset_path("/configuration/metadata"), json=body)

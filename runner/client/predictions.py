@@ -5,6 +5,7 @@ from __future__ import annotations
 from numbers import Integral
 from typing import Any
 
+from runner.client._args import mapping
 from runner.client._base import _ClientBase
 from runner.client._parallel import for_each_parallel
 from runner.client.models import to_wire
@@ -82,10 +83,15 @@ class _PredictionsMixin(_ClientBase):
             max_workers: Uploads in parallel.
 
         Raises:
-            ValueError: If ``prediction_version_id`` is negative.
+            ValueError: If ``prediction_version_id`` is negative, or
+                ``sample_id_to_prediction_singletons`` is not a mapping.
         """
         _version(prediction_version_id)
-        items = list(sample_id_to_prediction_singletons.items())
+        items = list(
+            mapping(
+                sample_id_to_prediction_singletons, "sample_id_to_prediction_singletons"
+            ).items()
+        )
         if not items:
             return
         _ = self.dataset_id  # resolve the current dataset once, not in every thread

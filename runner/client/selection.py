@@ -7,6 +7,7 @@ import time
 import warnings
 from typing import Any
 
+from runner.client._args import mapping
 from runner.client._base import _ClientBase
 from runner.client._http import encode_path
 from runner.client.errors import LightlyClientError
@@ -29,9 +30,16 @@ class _SelectionMixin(_ClientBase):
         Args:
             al_scores: score name → one float per sample of the tag, in sample order.
             query_tag_id: The tag the scores belong to.
+
+        Raises:
+            ValueError: If ``al_scores`` is not a mapping of score names to numbers
+                (checked before any request).
         """
-        for score_type, values in al_scores.items():
-            body = {"scoreType": score_type, "scores": [float(v) for v in to_wire(values)]}
+        bodies = [
+            {"scoreType": score_type, "scores": _floats(values, score_type)}
+            for score_type, values in mapping(al_scores, "al_scores").items()
+        ]
+        for body in bodies:
             self._http.post(self._dataset_path("/tags/{}/scores", query_tag_id), json=body)
 
     def selection(
@@ -139,3 +147,12 @@ def _sampling_request(
     if query_tag_id is not None:
         body["queryTagId"] = query_tag_id
     return body
+
+
+def _floats(values: Any, score_type: str) -> list[float]:
+    try:
+        return [float(v) for v in to_wire(values)]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"al_scores[{score_type!r}] must be a list of numbers, one per sample of the tag"
+        ) from None

@@ -77,10 +77,16 @@ class _TagsMixin(_ClientBase):
             The file names.
 
         Raises:
-            ValueError: If ``exclude_parent_tag`` is set for a tag without a parent, or
-                the tag refers to more samples than the dataset has.
+            ValueError: If ``tag_data`` is not a tag (a tag id, say), ``exclude_parent_tag``
+                is set for a tag without a parent, or the tag refers to more samples than
+                the dataset has.
         """
-        mask = field(tag_data, "bitMaskData")
+        mask = None if isinstance(tag_data, str) else field(tag_data, "bitMaskData")
+        if not isinstance(mask, str):
+            raise ValueError(
+                "tag_data must be a tag (TagData) with its bitmask, e.g. from "
+                f"get_tag_by_name(name), not {type(tag_data).__name__} {str(tag_data)[:60]!r}"
+            )
         if exclude_parent_tag:
             if field(tag_data, "prevTagId") is None:
                 raise ValueError(

@@ -51,3 +51,37 @@ def test_none_is_not_an_empty_list_where_a_list_is_required(
     with pytest.raises(ValueError, match=f"^{parameter} must be a list of strings, not NoneType"):
         CALLS[parameter](client, None)
     assert not mocked.calls
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda c: c.upload_scores([0.1, 0.2], "t" * 24), "al_scores must be a mapping"),
+        (
+            lambda c: c.upload_scores({"ok": [0.1], "bad": ["high"]}, "t" * 24),
+            r"al_scores\['bad'\] must be a list of numbers, one per sample of the tag",
+        ),
+        (
+            lambda c: c.create_or_update_predictions([("s" * 24, [])], prediction_version_id=1),
+            "sample_id_to_prediction_singletons must be a mapping",
+        ),
+        (
+            lambda c: c.create_custom_metadata_config("weather", ["weather"]),
+            r"configs\[0\] must be a mapping \(a dict\), not str",
+        ),
+        (
+            lambda c: c.get_filenames_in_tag("t" * 24),
+            r"tag_data must be a tag \(TagData\) with its bitmask, e.g. from get_tag_by_name",
+        ),
+    ],
+    ids=["scores list", "scores text", "predictions list", "metadata config names", "tag id"],
+)
+def test_arguments_of_the_wrong_shape_are_named_before_any_request(
+    client: ApiWorkflowClient,
+    mocked: responses.RequestsMock,
+    call: Callable[[ApiWorkflowClient], object],
+    message: str,
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        call(client)
+    assert not mocked.calls
