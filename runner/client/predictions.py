@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Integral
 from typing import Any
 
 from runner.client._args import mapping
 from runner.client._base import _ClientBase
 from runner.client._parallel import for_each_parallel
-from runner.client.models import to_wire
+from runner.client.models import to_camel, to_wire
 
 
 def _version(prediction_version_id: int) -> int:
@@ -55,14 +56,20 @@ class _PredictionsMixin(_ClientBase):
 
         Args:
             sample_id: Sample id.
-            prediction_singletons: Predictions ``{"type", "taskName", "categoryId", "score", …}``.
+            prediction_singletons: Predictions ``{"type", "taskName", "categoryId", "score", …}``
+                (snake_case keys such as ``task_name`` are sent as their wire names).
             prediction_version_id: Version (e.g. timestamp) of the predictions, >= 0.
 
         Raises:
             ValueError: If ``prediction_version_id`` is negative.
         """
         params = {"predictionUUIDTimestamp": _version(prediction_version_id)}
-        body = to_wire(list(prediction_singletons))
+        body = [
+            {to_camel(k): v for k, v in singleton.items()}
+            if isinstance(singleton, Mapping)
+            else singleton
+            for singleton in to_wire(list(prediction_singletons))
+        ]
         self._http.post(
             self._dataset_path("/predictions/samples/{}", sample_id), params=params, json=body
         )

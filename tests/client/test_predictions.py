@@ -79,6 +79,25 @@ def test_prediction_of_one_sample(
     )
 
 
+def test_snake_case_keys_of_a_prediction_are_sent_as_wire_names(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
+    """Like the official models' attribute names (task_name): the server would read the
+    prediction as having no taskName."""
+    sample = "d" * 24
+    path = f"{D}/predictions/samples/{sample}"
+    mocked.add("POST", SERVER + path, json={"id": "c" * 24}, status=201)
+    snake = {"type": "OBJECT_DETECTION", "task_name": "det", "category_id": 0, "score": 0.5}
+    client.create_or_update_prediction(sample, [{**snake, "bbox": [0, 0, 10, 10]}], VERSION)
+    assert_call(
+        mocked.calls[0],
+        "POST",
+        path,
+        [("predictionUUIDTimestamp", str(VERSION))],
+        [singleton(0)],
+    )
+
+
 @covers("create_or_update_predictions")
 def test_predictions_of_many_samples_in_parallel(
     client: ApiWorkflowClient, mocked: responses.RequestsMock
