@@ -17,7 +17,7 @@ from typing import Any
 
 from runner.actions.registry import catalog_of, run_cancellable
 from runner.engine.events import IndentedObserver, RunObserver
-from runner.engine.secrets import MASK, Masker
+from runner.engine.secrets import MASK, MIN_SECRET_LENGTH, Masker
 from runner.engine.state import RunState, StateStore, StepRecord, new_run_id
 from runner.errors import EXIT_OK, EXIT_STEP_FAILED, LightlyRunError, Terminated, UsageError
 from runner.workflow import templates
@@ -64,6 +64,12 @@ class Engine:
         self, workflow: Workflow, inputs: dict[str, Any], *, resume: RunState | None = None
     ) -> RunState:
         """Run (or resume) ``workflow``; returns the final, saved state. Ctrl-C saves and re-raises."""
+        return self._run(workflow, inputs, resume)[0]
+
+    def _run(
+        self, workflow: Workflow, inputs: dict[str, Any], resume: RunState | None
+    ) -> tuple[RunState, dict[str, Any]]:
+        """The final state, and the template context with the steps' unmasked outputs."""
         secrets = self._secrets(workflow, inputs)  # first: the state below masks with them
         state = self._start_state(workflow, inputs, resume)
         self._workflow_file = Path(workflow.path).resolve()
@@ -79,11 +85,20 @@ class Engine:
                     and previous.status in ("succeeded", "skipped")
                     and previous.digest == self._digest(step, workflow, context)
                 ):
-                    previous.reused = True
-                    self._expose(context, step.id, previous)
-                    self.restore_client_state(self.client, state.client_state)
-                    self.observer.step_finished(step.id, "reused", 0.0, None)
-                    continue
+                    if previous.masked:  # later steps need what the state does not keep
+                        self.observer.message(
+                            f"  {step.id}: runs again: its outputs held secrets, which the "
+                            "run's state does not keep"
+                        )
+                    else:
+                        previous.reused = True
+                        self._expose(context, step.id, previous)
+                        # as after this step, not as where the last run stopped
+                        self.restore_client_state(
+                            self.client, previous.client_state or state.client_state
+                        )
+                        self.observer.step_finished(step.id, "reused", 0.0, None)
+                        continue
                 reusing = False
                 record = self._run_step(step, workflow, context, state)
                 if record.status == "failed" and not step.continue_on_error:
@@ -105,7 +120,7 @@ class Engine:
         finally:
             state.finished_at = self.clock()
             self.store.save(state)
-        return state
+        return state, context
 
     def _start_state(
         self, workflow: Workflow, inputs: dict[str, Any], resume: RunState | None
@@ -151,11 +166,15 @@ class Engine:
                 f"secret(s) not set: {', '.join(missing)}; export them as environment variables"
             )
         secrets = {name: os.environ[name] for name in secret_names}
-        for value in secrets.values():
-            self.masker.add(value)
-        for name, spec in workflow.inputs.items():
-            if spec.secret:
-                self.masker.add(inputs.get(name))
+        declared = [(f"secret {n}", v) for n, v in secrets.items()] + [
+            (f"secret input '{n}'", inputs.get(n)) for n, s in workflow.inputs.items() if s.secret
+        ]
+        for what, value in declared:
+            if not self.masker.add(value) and value != "":
+                self.observer.message(
+                    f"warning: {what} is shorter than {MIN_SECRET_LENGTH} characters: it "
+                    "cannot be told from ordinary text, so it is not masked in output"
+                )
         return secrets
 
     @staticmethod
@@ -202,8 +221,16 @@ class Engine:
         return hashlib.sha256(text.encode()).hexdigest()
 
     @staticmethod
-    def _expose(context: dict[str, Any], step_id: str, record: StepRecord) -> None:
-        context["steps"][step_id] = {"outputs": record.outputs, "status": record.status}
+    def _expose(
+        context: dict[str, Any],
+        step_id: str,
+        record: StepRecord,
+        outputs: dict[str, Any] | None = None,
+    ) -> None:
+        """Later steps read ``outputs`` (unmasked: masking is for what is shown or stored),
+        or, for a reused step, the recorded ones."""
+        shown = record.outputs if outputs is None else outputs
+        context["steps"][step_id] = {"outputs": shown, "status": record.status}
 
     def _run_step(
         self, step: Step, workflow: Workflow, context: dict[str, Any], state: RunState
@@ -214,13 +241,17 @@ class Engine:
         state.steps[step.id] = record
         self.store.save(state)
         self.observer.step_started(step.id, step.title, step.uses)
+        outputs: dict[str, Any] = {}
         try:
             if step.if_ is not None and not _truthy(templates.render(step.if_, context)):
                 record.status = "skipped"
             else:
-                record.outputs = self.masker.mask(self._execute(step, context, record))
+                outputs = self._execute(step, context, record)
+                record.outputs = self.masker.mask(outputs)
+                record.masked = _json(record.outputs) != _json(outputs)
                 record.status = "succeeded"
                 state.client_state = self.client_state(self.client)
+            record.client_state = self.client_state(self.client)
         except KeyboardInterrupt:
             raise
         except Exception as error:
@@ -230,7 +261,7 @@ class Engine:
                 hint = _without_outputs(step, context)
             record.error = self.masker.mask(_describe(error) + hint)
         record.finished_at = self.clock()
-        self._expose(context, step.id, record)
+        self._expose(context, step.id, record, outputs)
         self.store.save(state)
         self.observer.step_finished(step.id, record.status, record.duration or 0.0, record.error)
         return record
@@ -340,8 +371,12 @@ class Engine:
             observer=IndentedObserver(self.observer),
             calling=(*calling, file),
         )
-        state = nested.run(workflow, inputs)
-        outputs = {step_id: record.outputs for step_id, record in state.steps.items()}
+        state, context = nested._run(workflow, inputs, None)
+        # unmasked, for the caller's later steps; the caller's record masks them
+        outputs = {
+            step_id: context["steps"].get(step_id, {}).get("outputs", record.outputs)
+            for step_id, record in state.steps.items()
+        }
         if state.status != "succeeded":
             failed = next((i for i, r in state.steps.items() if r.status == "failed"), "?")
             error = state.steps[failed].error if failed in state.steps else state.status
@@ -357,6 +392,10 @@ class _Unsaved(StateStore):
 
     def save(self, state: RunState) -> None:
         pass
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _truthy(value: Any) -> bool:

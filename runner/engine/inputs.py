@@ -32,13 +32,19 @@ def _coerce(spec: InputSpec, value: Any) -> Any:
         except ValueError:
             return yaml.safe_load(value)  # also [a, b] and {key: value} (flow style)
     except (ValueError, yaml.YAMLError):
-        raise _wrong_type(spec.name, spec.type, value) from None
+        raise _wrong_type(spec, value) from None
 
 
-def _wrong_type(name: str, type_name: str, value: Any) -> UsageError:
+def _wrong_type(spec: InputSpec, value: Any) -> UsageError:
     return UsageError(
-        f"input '{name}' must be {_a(type_name)}, got {value!r}{_HINTS.get(type_name, '')}"
+        f"input '{spec.name}' must be {_a(spec.type)}, got {_shown(spec, value)}"
+        f"{_HINTS.get(spec.type, '')}"
     )
+
+
+def _shown(spec: InputSpec, value: Any) -> str:
+    """``value`` for a message: a secret input's value is never shown."""
+    return "a value not shown (the input is secret)" if spec.secret else repr(value)
 
 
 #: how to write the structured types on the command line
@@ -92,13 +98,14 @@ def resolve_inputs(
         if not isinstance(value, expected) or (
             isinstance(value, bool) and spec.type in ("integer", "number")
         ):
-            raise _wrong_type(name, spec.type, value)
+            raise _wrong_type(spec, value)
+        shown = _shown(spec, value)
         if spec.enum is not None and value not in spec.enum:
-            raise UsageError(f"input '{name}' must be one of {list(spec.enum)}, got {value!r}")
+            raise UsageError(f"input '{name}' must be one of {list(spec.enum)}, got {shown}")
         if spec.minimum is not None and value < spec.minimum:
-            raise UsageError(f"input '{name}' must be at least {spec.minimum}, got {value!r}")
+            raise UsageError(f"input '{name}' must be at least {spec.minimum}, got {shown}")
         if spec.maximum is not None and value > spec.maximum:
-            raise UsageError(f"input '{name}' must be at most {spec.maximum}, got {value!r}")
+            raise UsageError(f"input '{name}' must be at most {spec.maximum}, got {shown}")
         values[name] = value
     return values
 

@@ -12,8 +12,12 @@ from urllib.parse import quote, quote_plus
 
 MASK = "***"
 SECRET_ENV_NAME = re.compile(r"TOKEN|SECRET|KEY|PASSWORD|PASSWD|CREDENTIAL", re.I)
+#: names secret whatever the value's length; a name that says only "key" needs a long
+#: value (SORT_KEY=path, PRIMARY_KEY=id are no secrets; API keys are long)
+_SECRET_ANY_LENGTH_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)
 #: shorter values would mask ordinary words and numbers
 MIN_SECRET_LENGTH = 4
+MIN_KEY_LENGTH = 12
 
 
 class Masker:
@@ -27,24 +31,42 @@ class Masker:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Masker:
-        """Values of environment variables named like *TOKEN*, *SECRET*, *KEY*, *PASSWORD*."""
+        """Values of environment variables named like *TOKEN*, *SECRET*, *PASSWORD*, and
+        of *KEY* ones from ``MIN_KEY_LENGTH`` characters on."""
         environ = os.environ if environ is None else environ
-        return cls(v for k, v in environ.items() if SECRET_ENV_NAME.search(k))
+        return cls(
+            value
+            for name, value in environ.items()
+            if _SECRET_ANY_LENGTH_NAME.search(name)
+            or (SECRET_ENV_NAME.search(name) and len(value.strip()) >= MIN_KEY_LENGTH)
+        )
 
-    def add(self, value: Any) -> None:
-        """Mask ``value`` from now on, also as it appears in URLs, JSON and base64."""
-        if isinstance(value, str) and len(value.strip()) >= MIN_SECRET_LENGTH:
-            for variant in (value, value.strip()):
-                self._values.update(
-                    (
-                        variant,
-                        quote(variant, safe=""),  # in a query string or path
-                        quote_plus(variant, safe=""),  # in a form body
-                        json.dumps(variant)[1:-1],  # inside a JSON string
-                        base64.b64encode(variant.encode()).decode(),  # basic auth, configs
-                    )
+    def add(self, value: Any) -> bool:
+        """Mask ``value`` (a string, a number, or each of those in a list or mapping) from
+        now on, also as it appears in URLs, JSON and base64; False if (a part of) it is
+        too short to be masked."""
+        if value is None or isinstance(value, bool):
+            return True  # nothing to mask
+        if isinstance(value, (list, tuple, dict)):
+            parts = value.values() if isinstance(value, dict) else value
+            return all([self.add(part) for part in parts])  # a list: add every part
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or len(value.strip()) < MIN_SECRET_LENGTH:
+            return False
+        for variant in (value, value.strip()):
+            self._values.update(
+                (
+                    variant,
+                    quote(variant, safe=""),  # in a query string or path
+                    quote(variant),  # in a path, or by Jinja's urlencode ("/" kept)
+                    quote_plus(variant, safe=""),  # in a form body
+                    json.dumps(variant)[1:-1],  # inside a JSON string
+                    base64.b64encode(variant.encode()).decode(),  # basic auth, configs
                 )
-            self._pattern = None
+            )
+        self._pattern = None
+        return True
 
     def mask(self, value: Any) -> Any:
         """A copy of ``value`` (str, or dicts/lists of them) with secrets replaced."""

@@ -24,6 +24,10 @@ class StepRecord:
     error: str | None = None
     digest: str = ""
     reused: bool = False
+    #: the outputs held secrets and are stored masked: ``--resume`` runs the step again
+    masked: bool = False
+    #: what the client remembered after this step (``--resume`` restores it from here)
+    client_state: dict[str, Any] = field(default_factory=dict)
 
     @property
     def duration(self) -> float | None:

@@ -556,3 +556,33 @@ def test_the_resume_hint_never_shows_a_password_of_the_server_url() -> None:
     assert _resume_command(args) == (
         "lightly-run wf.yaml --server 'https://***@proxy.example/api' --resume"
     )
+
+
+TWO_DATASETS = """version: 1
+name: two-datasets
+inputs:
+  fail: {type: boolean, default: true}
+steps:
+  - {id: first, uses: create_dataset, with: {dataset_name: first-set, if_exists: reuse}}
+  - {id: source, uses: set_local_config, with: {resource_path: DATA}}
+  - {id: second, uses: create_dataset, with: {dataset_name: second-set, if_exists: reuse}%s}
+  - {id: gate, uses: assert, with: {that: "{{ not inputs.fail }}"}}
+  - {id: where, uses: get_datasource}
+"""
+
+
+def test_resume_goes_on_with_the_dataset_of_the_last_reused_step(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not with the one the failed run ended on: here 'second' no longer runs, so
+    'where' must read the first dataset's datasource."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "images").mkdir()
+    workflow = TWO_DATASETS.replace("DATA", str(tmp_path / "images"))
+    Path("wf.yaml").write_text(workflow % "")
+    assert main(["--local", "--no-progress", "wf.yaml"]) == 1
+    Path("wf.yaml").write_text(workflow % ', if: "{{ false }}"')
+    capsys.readouterr()
+    assert main(["--local", "--no-progress", "wf.yaml", "--resume", "-i", "fail=false"]) == 0
+    err = capsys.readouterr().err
+    assert "↺ source reused" in err and "✓ where succeeded" in err

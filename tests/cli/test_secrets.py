@@ -103,4 +103,33 @@ def test_resume_asks_for_a_required_secret_input_again(
     assert err.endswith(" did not record it: pass -i password=VALUE again\n")
     again = ["--local", "--no-progress", "wf.yaml", "--resume", "-i", f"password={PASSWORD}"]
     assert main(again) == 1  # fail=true was recorded: 'check' fails again, after the rest
-    assert "↺ echo reused" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "↺ source reused" in err
+    # its recorded outputs are masked: reused, a later step would read *** for the secrets
+    assert "echo: runs again: its outputs held secrets" in err and "✓ echo succeeded" in err
+    assert SECRET not in err and PASSWORD not in err
+
+
+NUMBER_SECRET = """version: 1
+name: pin
+inputs:
+  pin: {type: integer, secret: true}
+steps:
+  - {id: write, uses: write_file, with: {path: pin.txt, content: "pin {{ inputs.pin }}"}}
+  - {id: check, uses: assert, with: {that: false, message: "pin={{ inputs.pin }}"}}
+"""
+
+
+def test_a_secret_input_that_is_a_number_is_masked_and_a_short_one_is_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wf.yaml").write_text(NUMBER_SECRET)
+    assert main(["--no-progress", "wf.yaml", "-i", "pin=98765", "--output", "json"]) == 1
+    out, err = capsys.readouterr()
+    stored = "".join(p.read_text() for p in Path(".lightly-run").rglob("*.json"))
+    assert "pin=***" in err and "98765" not in out + err + stored
+    assert Path("pin.txt").read_text() == "pin 98765"  # the step itself got the value
+
+    assert main(["--no-progress", "wf.yaml", "-i", "pin=42"]) == 1
+    assert "warning: secret input 'pin' is shorter than 4 characters" in capsys.readouterr().err

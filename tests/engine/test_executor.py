@@ -291,9 +291,9 @@ def test_resume_leaves_secrets_out_of_the_step_digest(
     tmp_path: Path, engine: Engine, actions: FakeActions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("API_KEY", "first-secret-value")
-    workflow = _workflow(
+    workflow = _workflow(  # create: its outputs do not hold the secret it was given
         tmp_path,
-        '  - id: a\n    uses: echo\n    with: {value: "{{ secrets.API_KEY }}{{ inputs.pin }}"}\n',
+        '  - id: a\n    uses: create\n    with: {value: "{{ secrets.API_KEY }}{{ inputs.pin }}"}\n',
         "inputs:\n  pin: {type: string, secret: true}\n",
     )
     first = engine.run(workflow, {"pin": "12"})  # too short for the masker, secret all the same
@@ -304,6 +304,32 @@ def test_resume_leaves_secrets_out_of_the_step_digest(
     digest = json.loads(saved)["steps"]["a"]["digest"]
     assert digest == workflow.step_digests["a"]  # the definition only, no trace of the value
     assert "secret-value" not in saved
+
+
+def test_later_steps_read_secrets_in_outputs_unmasked_and_resume_runs_such_a_step_again(
+    tmp_path: Path, engine: Engine, actions: FakeActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Masking is for what is shown and stored: step b must get the value itself,
+    also on --resume, where a's recorded outputs hold only ***."""
+    monkeypatch.setenv("API_KEY", "the-secret-value")
+    workflow = _workflow(
+        tmp_path,
+        '  - id: a\n    uses: echo\n    with: {value: "key={{ secrets.API_KEY }}"}\n'
+        '  - id: b\n    uses: echo\n    with: {value: "{{ steps.a.outputs.value }}"}\n',
+    )
+    first = engine.run(workflow, {})
+    assert actions.calls[1] == ("echo", {"value": "key=the-secret-value"})
+    assert first.steps["a"].outputs["value"] == "key=***" and first.steps["a"].masked
+    actions.calls.clear()
+    engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+    assert actions.calls[:2] == [
+        ("echo", {"value": "key=the-secret-value"}),
+        ("echo", {"value": "key=the-secret-value"}),
+    ]
+    assert (
+        "the-secret-value"
+        not in next((tmp_path / "state" / "runs").glob("*/state.json")).read_text()
+    )
 
 
 def test_resume_keeps_the_steps_of_the_workflow_as_it_is_now(

@@ -56,3 +56,20 @@ def test_a_required_input_may_be_left_to_a_resumed_run_s_record() -> None:
     assert resolve_inputs(SPECS, {}, complete=False) == {"cfg": {}}
     with pytest.raises(UsageError, match="input 'names' is required: pass -i names=VALUE"):
         resolve_inputs(SPECS, {})
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (
+            "not-a-number",
+            "input 'pin' must be an integer, got a value not shown (the input is secret)",
+        ),
+        ("12", "input 'pin' must be at least 1000, got a value not shown (the input is secret)"),
+    ],
+)
+def test_a_secret_input_s_value_is_not_in_its_error(given: str, message: str) -> None:
+    specs = {"pin": InputSpec(name="pin", type="integer", secret=True, minimum=1000)}
+    with pytest.raises(UsageError) as caught:
+        resolve_inputs(specs, {"pin": given})
+    assert str(caught.value) == message and given not in str(caught.value)

@@ -42,3 +42,35 @@ def test_short_values_are_not_secrets_and_new_ones_count_at_once() -> None:
 def test_a_secret_is_masked_in_any_letter_case() -> None:
     masker = Masker([SECRET])  # a template may apply | upper or | lower
     assert masker.mask(f"a {SECRET.upper()} b {SECRET.lower()}") == "a *** b ***"
+
+
+def test_numbers_and_the_strings_in_structures_are_masked_too() -> None:
+    masker = Masker()
+    assert masker.add(98765) and masker.add({"user": "admin-user", "ids": ["id-12345"]})
+    assert masker.mask("pin=98765 user=admin-user id-12345") == "pin=*** user=*** ***"
+    assert not masker.add(12) and not masker.add(["long-enough", "ab"])
+    assert masker.add(None) and masker.add(True)  # nothing to mask
+
+
+def test_jinja_urlencode_keeps_slashes_and_is_masked_as_well() -> None:
+    from jinja2 import Environment
+
+    secret = "p@ss word/1"
+    shown = Environment().from_string("{{ s | urlencode }}").render(s=secret)
+    assert shown == "p%40ss%20word/1"
+    assert Masker([secret]).mask(f"x={shown}") == "x=***"
+
+
+def test_variables_named_only_key_count_from_twelve_characters() -> None:
+    masker = Masker.from_environment(
+        {
+            "SORT_KEY": "path",  # no secret: masking it would mangle every "path"
+            "API_KEY": "k" * 12,
+            "DB_PASSWORD": "hunter2",  # short, but the name says it is secret
+            "HOME": "/home/someone",
+        }
+    )
+    assert (
+        masker.mask("path k…" + "k" * 12 + " hunter2 /home/someone")
+        == "path k…*** *** /home/someone"
+    )
