@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from runner.actions.registry import catalog_of, run_cancellable
 from runner.engine.events import IndentedObserver, RunObserver
 from runner.engine.secrets import MASK, MIN_SECRET_LENGTH, Masker
@@ -269,10 +271,11 @@ class Engine:
     def _execute(self, step: Step, context: dict[str, Any], record: StepRecord) -> dict[str, Any]:
         action = self.registry[step.uses]
         if step.for_each is None:
-            return self._with_retry(
-                step, action, templates.render(dict(step.with_), context), record
-            )
+            arguments = _checked(action, templates.render(dict(step.with_), context))
+            return self._with_retry(step, action, arguments, record)
         items = templates.render(step.for_each, context)
+        if isinstance(items, (tuple, range)):  # {{ range(3) }}, {{ (a, b) }}
+            items = list(items)
         if not isinstance(items, list):
             raise UsageError(
                 f"for_each of step '{step.id}' must give a list, got {type(items).__name__}"
@@ -281,6 +284,7 @@ class Engine:
         for number, item in enumerate(items, 1):
             try:
                 arguments = templates.render(dict(step.with_), {**context, "item": item})
+                arguments = _checked(action, arguments)
                 results.append(self._with_retry(step, action, arguments, record))
             except Exception as error:
                 shown = repr(item) if len(repr(item)) <= 80 else repr(item)[:77] + "..."
@@ -392,6 +396,37 @@ class _Unsaved(StateStore):
 
     def save(self, state: RunState) -> None:
         pass
+
+
+def _checked(action: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+    """``arguments`` as rendered, if the action's schema takes them: a template may give
+    None or text where an id or a number belongs, which validate cannot know.
+
+    Raises:
+        UsageError: Naming the first argument that does not fit.
+    """
+    schema = getattr(action, "params_schema", None)
+    if not schema:
+        return arguments
+    key = json.dumps(schema, sort_keys=True, default=str)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        validator = _VALIDATORS[key] = Draft202012Validator(schema)
+    error = min(
+        validator.iter_errors(arguments), key=lambda e: list(map(str, e.path)), default=None
+    )
+    if error is None:
+        return arguments
+    where = ".".join(map(str, error.path)) or "with"
+    hint = ""
+    wanted = error.schema.get("type") if isinstance(error.schema, dict) else None
+    if error.validator == "type" and isinstance(error.instance, str) and wanted in _CASTS:
+        hint = f" (a template gives text: add | {_CASTS[wanted]} to it)"
+    raise UsageError(f"argument {where}, as rendered: {error.message}{hint}")
+
+
+_VALIDATORS: dict[str, Draft202012Validator] = {}
+_CASTS = {"integer": "int", "number": "float", "boolean": "bool"}
 
 
 def _json(value: Any) -> str:

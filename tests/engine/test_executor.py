@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -425,3 +426,34 @@ def test_a_damaged_state_file_is_named_with_what_to_do(tmp_path: Path, content: 
         "remove its folder to forget that run, or resume another with --resume RUN_ID"
     )
     assert state_file.read_text() == content  # left as it was
+
+
+def test_rendered_arguments_that_do_not_fit_the_action_fail_the_step_before_the_call(
+    tmp_path: Path, engine: Engine, actions: FakeActions
+) -> None:
+    typed = {"type": "object", "properties": {"value": {"type": "integer"}}}
+    actions.actions["echo"] = dataclasses.replace(actions.actions["echo"], params_schema=typed)
+    workflow = _workflow(
+        tmp_path,
+        '  - id: a\n    uses: echo\n    with: {value: "{{ inputs.n }}"}\n'
+        "    retry: {attempts: 3}\n",
+        "inputs:\n  n: {type: string, default: '8'}\n",
+    )
+    state = engine.run(workflow, {"n": "8"})
+    assert state.steps["a"].error == (
+        "argument value, as rendered: '8' is not of type 'integer' "
+        "(a template gives text: add | int to it)"
+    )
+    assert actions.calls == [] and state.steps["a"].attempts == 0  # not called, not retried
+
+
+def test_for_each_takes_a_range_or_a_tuple(
+    tmp_path: Path, engine: Engine, actions: FakeActions
+) -> None:
+    workflow = _workflow(
+        tmp_path,
+        '  - id: a\n    uses: echo\n    for_each: "{{ range(3) }}"\n'
+        '    with: {value: "{{ item }}"}\n',
+    )
+    state = engine.run(workflow, {})
+    assert state.status == "succeeded" and state.steps["a"].outputs["result"] == [0, 1, 2]
