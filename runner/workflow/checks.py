@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import pathlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,9 +13,11 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from runner.workflow import templates
+from runner.workflow.calls import called_file, check_called_file, literal_call, step_ids
 from runner.workflow.diagnostics import Diagnostic, did_you_mean
 from runner.workflow.durations import parse_duration
-from runner.workflow.model import FOR_EACH_OUTPUTS, ActionCatalog
+from runner.workflow.inputs import TYPES, a
+from runner.workflow.model import FOR_EACH_OUTPUTS, RUN_KEYS, ActionCatalog
 from runner.workflow.schema import TEMPLATE, action_with_schema, core_schema
 from runner.workflow.source import Path, Source
 
@@ -126,37 +126,14 @@ def check_structure(source: Source) -> list[Diagnostic]:
     return list(schema_diagnostics(source, _core_validator(), source.data, ()))
 
 
-def check_inputs(source: Source) -> list[Diagnostic]:
-    problems = []
-    kinds = {
-        "string": str,
-        "integer": int,
-        "number": (int, float),
-        "boolean": bool,
-        "array": list,
-        "object": dict,
-    }
-    for name, spec in (source.data.get("inputs") or {}).items():
-        if isinstance(spec, dict) and "default" in spec and spec.get("type") in kinds:
-            default = spec["default"]
-            expected: Any = kinds[spec["type"]]
-            wrong_bool = isinstance(default, bool) and spec["type"] in ("integer", "number")
-            if not isinstance(default, expected) or wrong_bool:
-                problems.append(
-                    source.at(
-                        ("inputs", name, "default"),
-                        f"default of input '{name}' is not of type {spec['type']}: {default!r}",
-                    )
-                )
-    return problems
-
-
 def check_steps(source: Source, catalog: ActionCatalog) -> list[Diagnostic]:
     """Ids, actions, arguments, durations and template references of every step."""
     data = source.data
-    inputs = (
-        set((data.get("inputs") or {}).keys()) if isinstance(data.get("inputs"), dict) else set()
-    )
+    declared = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
+    inputs = {
+        str(name): spec.get("type") if isinstance(spec, dict) else None
+        for name, spec in declared.items()
+    }
     steps = data.get("steps") if isinstance(data.get("steps"), list) else []
     problems: list[Diagnostic] = []
     earlier = _Earlier()
@@ -176,6 +153,7 @@ def check_steps(source: Source, catalog: ActionCatalog) -> list[Diagnostic]:
             earlier.index.setdefault(step_id, index)
         problems.extend(_check_action(source, catalog, step, path))
         problems.extend(_check_timing(source, step, path))
+        problems.extend(_check_for_each(source, step, path, inputs))
         problems.extend(_check_references(source, catalog, step, path, inputs, earlier))
         if isinstance(step_id, str) and isinstance(step.get("uses"), str):
             earlier.add(step_id, step, source)
@@ -199,7 +177,7 @@ def _check_action(
     validator = _with_validator(uses, json.dumps(catalog[uses], sort_keys=True, default=str))
     problems = list(schema_diagnostics(source, validator, arguments, (*path, "with")))
     if uses == "run_workflow":
-        problems.extend(_check_called_file(source, arguments, (*path, "with", "path")))
+        problems.extend(check_called_file(source, arguments, (*path, "with", "path")))
     with_schema: Any = validator.schema
     if "with" not in step and with_schema.get("required"):
         missing = ", ".join(f"'{r}'" for r in with_schema["required"])
@@ -212,124 +190,6 @@ def _check_action(
     return problems
 
 
-def called_file(calling: str | pathlib.Path, called: str) -> pathlib.Path:
-    """The file a ``run_workflow`` step calls: relative to the calling file's folder
-    (an absolute path stays as given)."""
-    return (pathlib.Path(calling).resolve().parent / called).resolve()
-
-
-def _literal_call(arguments: Any) -> str | None:
-    """The file a ``run_workflow`` step's arguments name, when written out (no template)."""
-    called = arguments.get("path") if isinstance(arguments, dict) else None
-    return called if isinstance(called, str) and "{" not in called else None
-
-
-def _step_ids(file: pathlib.Path) -> list[str] | None:
-    """The step ids of a workflow file (None if it cannot be read)."""
-    data = _yaml_file(file)
-    steps = data.get("steps") if isinstance(data, dict) else None
-    if not isinstance(steps, list):
-        return None
-    return [str(step["id"]) for step in steps if isinstance(step, dict) and "id" in step]
-
-
-def _yaml_file(file: pathlib.Path) -> Any:
-    """The data of a YAML file (not to be changed), or None if it cannot be read.
-
-    A called file is read for its step ids, its inputs and its own calls: parsed once
-    per version of it (path, modification time, size).
-    """
-    try:
-        stat = file.stat()
-    except OSError:
-        return None
-    return _parsed_yaml(str(file.resolve()), stat.st_mtime_ns, stat.st_size)
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed_yaml(path: str, mtime_ns: int, size: int) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return None
-
-
-def _check_called_file(source: Source, arguments: dict[str, Any], path: Path) -> list[Diagnostic]:
-    """``run_workflow``'s file must exist (relative to the calling file) unless templated,
-    and the inputs passed must be ones it declares, its required ones among them."""
-    called = _literal_call(arguments)
-    if called is None:
-        return []
-    file = called_file(source.file, called)
-    if not file.is_file():
-        return [source.at(path, f"run_workflow: no workflow file '{called}' next to {source.file}")]
-    if not source.file.startswith("<"):
-        chain = _calls_back(file, pathlib.Path(source.file))
-        if chain is not None:
-            here = pathlib.Path(source.file).parent.resolve()
-            shown = " → ".join([source.file, *(os.path.relpath(f, here) for f in chain)])
-            return [source.at(path, f"run_workflow: the call comes back to this file ({shown})")]
-    declared = _declared_inputs(file)
-    given = arguments.get("inputs", {})
-    if declared is None or not isinstance(given, dict):  # unreadable, or a template
-        return []
-    inputs_path = (*path[:-1], "inputs")
-    problems = [
-        source.at(
-            (*inputs_path, name),
-            f"run_workflow: {called} has no input '{name}'{did_you_mean(str(name), declared)}",
-            key=True,
-        )
-        for name in given
-        if name not in declared
-    ]
-    missing = [name for name, required in declared.items() if required and name not in given]
-    if missing:
-        where = inputs_path if "inputs" in arguments else path
-        names = ", ".join(f"'{name}'" for name in missing)
-        problems.append(source.at(where, f"run_workflow: {called} needs the input(s) {names}"))
-    return problems
-
-
-def _calls_back(start: pathlib.Path, caller: pathlib.Path) -> list[pathlib.Path] | None:
-    """The files from ``start`` on whose written-out ``run_workflow`` calls reach
-    ``caller`` again (None if none do): such a run would be refused when it got there."""
-    target = caller.resolve()
-    pending = [[start]]
-    seen: set[pathlib.Path] = set()
-    while pending:
-        chain = pending.pop()
-        file = chain[-1]
-        if file == target:
-            return chain
-        if file in seen:
-            continue
-        seen.add(file)
-        data = _yaml_file(file)
-        steps = data.get("steps") if isinstance(data, dict) else None
-        for step in steps if isinstance(steps, list) else []:
-            if not isinstance(step, dict) or step.get("uses") != "run_workflow":
-                continue
-            called = _literal_call(step.get("with"))
-            if called is not None:
-                pending.append([*chain, called_file(file, called)])
-    return None
-
-
-def _declared_inputs(file: pathlib.Path) -> dict[str, bool] | None:
-    """Input name → whether it is required, of a workflow file (None if unreadable)."""
-    data = _yaml_file(file)
-    inputs = data.get("inputs") if isinstance(data, dict) else None
-    if not isinstance(inputs, dict):
-        return {} if isinstance(data, dict) and "inputs" not in data else None
-    return {
-        str(name): not (isinstance(spec, dict) and "default" in spec)
-        for name, spec in inputs.items()
-    }
-
-
 def _duration(source: Source, path: Path, value: Any) -> list[Diagnostic]:
     try:
         duration = parse_duration(value)
@@ -337,6 +197,45 @@ def _duration(source: Source, path: Path, value: Any) -> list[Diagnostic]:
         return [source.at(path, f"{_describe(path, source.data)}: {error}")]
     if path[-1] == "timeout" and duration.seconds <= 0:
         return [source.at(path, f"{_describe(path, source.data)}: timeout must be longer than 0")]
+    return []
+
+
+def _check_for_each(
+    source: Source, step: dict[str, Any], path: Path, inputs: dict[str, Any]
+) -> list[Diagnostic]:
+    """``for_each`` has to give a list: a list, or one whole ``{{ expression }}``."""
+    value = step.get("for_each")
+    if not isinstance(value, str) or templates.syntax_error(value):
+        return []  # a list, or what the schema or the syntax check reports
+    path = (*path, "for_each")
+    where = _describe(path, source.data)
+    if not templates.is_template(value):
+        return [
+            source.at(
+                path,
+                f"{where}: {value!r} is not a list: write a list ([a, b]) "
+                "or one {{ expression }} that gives a list",
+            )
+        ]
+    if not templates.is_whole_expression(value):
+        return [
+            source.at(
+                path,
+                f"{where}: {value!r} renders to text, not a list: "
+                "write one {{ expression }} that gives a list",
+            )
+        ]
+    ref = templates.whole_reference(value)
+    if ref is not None and len(ref) == 2 and ref[0] == "inputs":
+        type_name = inputs.get(ref[1])
+        if isinstance(type_name, str) and type_name in TYPES and type_name != "array":
+            return [
+                source.at(
+                    path,
+                    f"{where}: input '{ref[1]}' is {a(type_name)}, not a list "
+                    "(for_each needs an input of type array)",
+                )
+            ]
     return []
 
 
@@ -365,9 +264,9 @@ class _Earlier:
         self.uses[step_id] = step["uses"]
         if "for_each" in step:
             self.looped.add(step_id)
-        called = _literal_call(step.get("with")) if step["uses"] == "run_workflow" else None
+        called = literal_call(step.get("with")) if step["uses"] == "run_workflow" else None
         if called is not None:
-            ids = _step_ids(called_file(source.file, called))
+            ids = step_ids(called_file(source.file, called))
             if ids is not None:
                 self.called[step_id] = (called, ids)
 
@@ -377,7 +276,7 @@ def _check_references(
     catalog: ActionCatalog,
     step: dict[str, Any],
     path: Path,
-    inputs: set[str],
+    inputs: dict[str, Any],
     earlier: _Earlier,
 ) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
@@ -385,10 +284,10 @@ def _check_references(
     for key in ("with", "if", "for_each"):
         if key not in step:
             continue
-        problems.extend(_template_syntax(source, step[key], (*path, key)))
+        problems.extend(_template_problems(source, step[key], (*path, key)))
         for ref in templates.references(step[key]):
             message = _reference_problem(
-                ref, catalog, inputs, earlier, own_id, "for_each" in step and key != "for_each"
+                ref, catalog, inputs, earlier, own_id, _item_problem(step, key)
             )
             if message:
                 problems.append(
@@ -397,17 +296,31 @@ def _check_references(
     return problems
 
 
-def _template_syntax(source: Source, value: Any, path: Path) -> Iterator[Diagnostic]:
+def _item_problem(step: dict[str, Any], key: str) -> str | None:
+    """Why ``item`` is not defined in the step's ``key`` (None where it is)."""
+    if "for_each" not in step:
+        return "'item' is only defined inside a step with for_each"
+    if key == "if":
+        return "'if' is evaluated once for the step, before for_each: 'item' is not defined there"
+    if key == "for_each":
+        return "'item' is not defined in for_each itself: it is each of its items, in 'with'"
+    return None
+
+
+def _template_problems(source: Source, value: Any, path: Path) -> Iterator[Diagnostic]:
+    """Syntax errors, and what the runner's sandbox does not have (unknown filters…)."""
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _template_syntax(source, v, (*path, k))
+            yield from _template_problems(source, v, (*path, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _template_syntax(source, v, (*path, i))
+            yield from _template_problems(source, v, (*path, i))
     elif templates.is_template(value):
         error = templates.syntax_error(value)
         if error:
             yield source.at(path, f"template syntax error: {error[0]}")
+        for problem in templates.sandbox_problems(value):
+            yield source.at(path, problem)
 
 
 def _first_path_with(source: Source, value: Any, path: Path, ref: tuple[str, ...]) -> Path:
@@ -426,18 +339,21 @@ def _first_path_with(source: Source, value: Any, path: Path, ref: tuple[str, ...
 def _reference_problem(
     ref: tuple[str, ...],
     catalog: ActionCatalog,
-    inputs: set[str],
+    inputs: dict[str, Any],
     earlier: _Earlier,
     own_id: Any,
-    in_for_each: bool,
+    item_problem: str | None,
 ) -> str | None:
     root = ref[0]
     if root not in CONTEXT_ROOTS:
         return f"unknown name '{root}' in template{did_you_mean(root, CONTEXT_ROOTS)}"
-    if root == "item" and not in_for_each:
-        return "'item' is only defined inside a step with for_each"
+    if root == "item":
+        return item_problem
     if root == "inputs" and len(ref) > 1 and ref[1] not in inputs:
         return f"unknown input '{ref[1]}'{did_you_mean(ref[1], inputs)}"
+    if root == "run" and len(ref) > 1 and ref[1] not in RUN_KEYS:
+        keys = ", ".join(f"'{key}'" for key in RUN_KEYS)
+        return f"unknown run attribute '{ref[1]}'{did_you_mean(ref[1], RUN_KEYS)}; run has {keys}"
     if root != "steps" or len(ref) < 2:
         return None
     target = ref[1]

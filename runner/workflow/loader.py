@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import WorkflowInvalid
-from runner.workflow.checks import check_inputs, check_steps, check_structure
+from runner.workflow.checks import check_steps, check_structure
 from runner.workflow.diagnostics import Diagnostic, sort_unique
 from runner.workflow.durations import parse_duration
+from runner.workflow.inputs import check_inputs, input_spec
 from runner.workflow.model import (
     ActionCatalog,
     Duration,
-    InputSpec,
     Location,
     RetryPolicy,
     Step,
@@ -135,19 +135,10 @@ def _build(source: Source, text: str) -> Workflow:
                 location=Location(source.file, line, col),
             )
         )
-    inputs = {
-        name: InputSpec(
-            name=name,
-            type=spec["type"],
-            default=spec.get("default"),
-            has_default="default" in spec,
-            description=spec.get("description", ""),
-            enum=tuple(spec["enum"]) if "enum" in spec else None,
-            minimum=spec.get("minimum"),
-            maximum=spec.get("maximum"),
-            secret=bool(spec.get("secret", False)),
-        )
-        for name, spec in (data.get("inputs") or {}).items()
+    inputs = {  # every spec has a known type: the schema requires one
+        name: spec
+        for name, raw in (data.get("inputs") or {}).items()
+        if (spec := input_spec(name, raw)) is not None
     }
     return Workflow(
         version=data["version"],

@@ -68,6 +68,9 @@ class InputSpec:
 #: the outputs of a step with for_each: the list of results, and each item's outputs
 FOR_EACH_OUTPUTS = ("result", "items")
 
+#: what templates read from ``run`` (the engine builds it for each run)
+RUN_KEYS = ("id", "workflow", "started_at", "workflow_dir")
+
 
 @dataclass(frozen=True)
 class Location:

@@ -19,6 +19,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from runner.errors import LightlyRunError
+from runner.workflow.diagnostics import did_you_mean
 
 _WHOLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
 #: names a template may use without them being context variables
@@ -131,6 +132,52 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
 def _undefined_message(error: UndefinedError) -> str:
     message = str(error.message or error)
     return message.replace("'dict object'", "the mapping").replace("'list object'", "the list")
+
+
+def is_whole_expression(text: str) -> bool:
+    """Whether ``text`` is one whole ``{{ expression }}`` (so keeps the value's type)."""
+    return _whole_expression(text) is not None
+
+
+def whole_reference(text: str) -> tuple[str, ...] | None:
+    """The name chain that ``text`` is, when it is nothing else (``"{{ inputs.o }}"``)."""
+    expr = _whole_expression(text)
+    if expr is None:
+        return None
+    try:
+        body = _ENV.parse(f"{{{{{expr}}}}}").body
+    except TemplateSyntaxError:
+        return None
+    if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
+        return None
+    return _chain(body[0].nodes[0])
+
+
+def sandbox_problems(text: str) -> tuple[str, ...]:
+    """What the runner's sandbox cannot run in a template that parses: filters and tests
+    it does not have, and other templates (it has none to include)."""
+    try:
+        return _sandbox_problems(text)
+    except TemplateSyntaxError:
+        return ()
+
+
+@functools.lru_cache(maxsize=4096)
+def _sandbox_problems(text: str) -> tuple[str, ...]:
+    problems = []
+    tree = _ENV.parse(text)
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        kind, known = (
+            ("filter", _ENV.filters) if isinstance(node, nodes.Filter) else ("test", _ENV.tests)
+        )
+        if node.name not in known:
+            problems.append(
+                f"unknown {kind} '{node.name}' in template{did_you_mean(node.name, known)}"
+            )
+    others = tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport))
+    if next(others, None) is not None:
+        problems.append("a template cannot extend, include or import other templates")
+    return tuple(problems)
 
 
 def syntax_error(text: str) -> tuple[str, int] | None:
