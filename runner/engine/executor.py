@@ -23,7 +23,7 @@ from runner.engine.secrets import MASK, MIN_SECRET_LENGTH, Masker
 from runner.engine.state import RunState, StateStore, StepRecord, new_run_id
 from runner.errors import EXIT_OK, EXIT_STEP_FAILED, LightlyRunError, Terminated, UsageError
 from runner.workflow import templates
-from runner.workflow.model import FOR_EACH_OUTPUTS, Step, Workflow
+from runner.workflow.model import FOR_EACH_OUTPUTS, RUN_KEYS, Step, Workflow
 
 #: errors that retrying cannot fix
 _NOT_RETRIED = (templates.TemplateError, UsageError)
@@ -183,7 +183,7 @@ class Engine:
     def _context(
         workflow: Workflow, inputs: dict[str, Any], secrets: dict[str, str], state: RunState
     ) -> dict[str, Any]:
-        return {
+        context = {
             "inputs": inputs,
             "env": dict(os.environ),
             "secrets": secrets,
@@ -195,6 +195,8 @@ class Engine:
                 "workflow_dir": str(Path(workflow.path).resolve().parent),
             },
         }
+        assert tuple(context["run"]) == RUN_KEYS  # what validate lets templates read
+        return context
 
     def _digest(self, step: Step, workflow: Workflow, context: dict[str, Any]) -> str:
         """The step's definition and the inputs and environment variables its templates read.
@@ -358,7 +360,7 @@ class Engine:
     def _run_workflow(self, arguments: dict[str, Any]) -> dict[str, Any]:
         """``run_workflow``: the called file's steps, with this run's client and masking."""
         from runner.engine.inputs import resolve_inputs
-        from runner.workflow.checks import called_file
+        from runner.workflow.calls import called_file
         from runner.workflow.loader import load
 
         called = Path(arguments["path"])
@@ -468,12 +470,16 @@ def _retryable(error: Exception, kinds: tuple[str, ...]) -> bool:
 
 
 def _called_file_digest(step: Step, workflow: Workflow, context: dict[str, Any]) -> str:
-    """The content digest of the file a ``run_workflow`` step calls ("?" if unknown yet)."""
-    from runner.workflow.checks import called_file
+    """The content digest of the file a ``run_workflow`` step calls and of the files that
+    one calls in turn ("?" if unknown yet)."""
+    from runner.workflow.calls import called_file, files_called_from
 
     try:
         file = called_file(workflow.path, str(templates.render(step.with_.get("path"), context)))
-        return hashlib.sha256(file.read_bytes()).hexdigest()
+        digest = hashlib.sha256()
+        for called in files_called_from(file):
+            digest.update(called.read_bytes())
+        return digest.hexdigest()
     except Exception:
         return "?"  # not renderable or readable: the step will say why when it runs
 

@@ -186,3 +186,32 @@ def test_resume_runs_a_call_again_when_the_called_file_changed(
     resumed = resume()
     assert not resumed.steps["prep"].reused
     assert resumed.steps["after"].outputs["result"].startswith("made street as ds-")
+
+
+def test_resume_runs_a_call_again_when_a_file_it_calls_in_turn_changed(
+    tmp_path: Path, actions: FakeActions
+) -> None:
+    """main.yaml → lib/prepare.yaml → lib/inner.yaml: an edit of inner.yaml counts too."""
+    inner = tmp_path / "lib/inner.yaml"
+    (tmp_path / "lib").mkdir()
+    inner.write_text(
+        "version: 1\nname: inner\nsteps:\n  - id: say\n    uses: echo\n    with: {value: v1}\n"
+    )
+    calls_inner = CALLED + "  - id: inner\n    uses: run_workflow\n    with: {path: inner.yaml}\n"
+    (tmp_path / "main.yaml").write_text(CALLER)
+    (tmp_path / "lib/prepare.yaml").write_text(calls_inner)
+    engine = Engine(
+        registry=actions.actions,
+        client=None,
+        store=StateStore(tmp_path / "state"),
+        masker=Masker(),
+        observer=ConsoleObserver(Masker(), stream=io.StringIO()),
+    )
+    workflow = load(tmp_path / "main.yaml", catalog_of(actions.actions))
+    first = engine.run(workflow, {})
+    assert first.steps["prep"].outputs["steps"]["inner"]["steps"]["say"]["result"] == "v1"
+
+    inner.write_text(inner.read_text().replace("v1", "v2"))
+    resumed = engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+    assert not resumed.steps["prep"].reused
+    assert resumed.steps["prep"].outputs["steps"]["inner"]["steps"]["say"]["result"] == "v2"

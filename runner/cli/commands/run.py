@@ -137,7 +137,7 @@ def _needs_client(
     A called file named by a template, or one that cannot be loaded, counts as yes.
     """
     from runner.workflow import templates
-    from runner.workflow.checks import called_file
+    from runner.workflow.calls import called_file
     from runner.workflow.loader import load
 
     calling = calling | {Path(workflow.path).resolve()}
