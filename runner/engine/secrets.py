@@ -20,6 +20,14 @@ MIN_SECRET_LENGTH = 4
 MIN_KEY_LENGTH = 12
 
 
+def is_secret_variable(name: str, value: str) -> bool:
+    """Whether the environment variable ``name`` holds a secret, by its name (and, for a
+    name that says only "key", the value's length)."""
+    if _SECRET_ANY_LENGTH_NAME.search(name):
+        return True
+    return bool(SECRET_ENV_NAME.search(name)) and len(value.strip()) >= MIN_KEY_LENGTH
+
+
 class Masker:
     """Replaces every known secret value with ``***``."""
 
@@ -34,12 +42,7 @@ class Masker:
         """Values of environment variables named like *TOKEN*, *SECRET*, *PASSWORD*, and
         of *KEY* ones from ``MIN_KEY_LENGTH`` characters on."""
         environ = os.environ if environ is None else environ
-        return cls(
-            value
-            for name, value in environ.items()
-            if _SECRET_ANY_LENGTH_NAME.search(name)
-            or (SECRET_ENV_NAME.search(name) and len(value.strip()) >= MIN_KEY_LENGTH)
-        )
+        return cls(value for name, value in environ.items() if is_secret_variable(name, value))
 
     def add(self, value: Any) -> bool:
         """Mask ``value`` (a string, a number, or each of those in a list or mapping) from

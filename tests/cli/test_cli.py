@@ -283,6 +283,31 @@ steps:
     )
 
 
+def test_plan_renders_the_environment_and_the_run_s_known_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FRAMES_BUCKET", "frames-eu")
+    monkeypatch.setenv("API_TOKEN", "tok-0123456789")
+    monkeypatch.delenv("NOT_SET_HERE", raising=False)
+    (tmp_path / "wf.yaml").write_text(
+        """version: 1
+name: planned
+steps:
+  - id: w
+    uses: write_file
+    with:
+      path: "{{ run.workflow }}/{{ run.id }}.txt"
+      content: "{{ env.FRAMES_BUCKET }} {{ env.API_TOKEN }} {{ env.NOT_SET_HERE }}"
+"""
+    )
+    assert main(["plan", str(tmp_path / "wf.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "path: planned/<run.id>.txt" in out
+    # a secret variable is shown by name; one not set here may be at run time
+    assert "content: frames-eu <env.API_TOKEN> <env.NOT_SET_HERE>" in out
+    assert "tok-0123456789" not in out
+
+
 def test_actions_lists_and_describes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["actions"]) == 0
     assert "wait_compute_worker_run" in capsys.readouterr().out

@@ -289,6 +289,7 @@ def _backend(args: argparse.Namespace, stack: ExitStack) -> tuple[str | None, st
 def plan(args: argparse.Namespace) -> int:
     """Show every call the workflow would make, with known values rendered; no request."""
     from runner.engine.inputs import resolve_inputs
+    from runner.engine.secrets import is_secret_variable
     from runner.workflow import templates
     from runner.workflow.loader import load
 
@@ -304,10 +305,20 @@ def plan(args: argparse.Namespace) -> int:
         print(f"# required inputs not given, shown as <inputs.NAME>: {given}")
     context = {
         "inputs": inputs,
-        "env": _Unknown("env"),
+        "env": _PlanEnvironment(
+            {
+                name: _Unknown(f"env.{name}") if is_secret_variable(name, value) else value
+                for name, value in os.environ.items()
+            }
+        ),
         "secrets": _Unknown("secrets"),
         "steps": {},
-        "run": _Unknown("run"),
+        "run": {
+            "id": _Unknown("run.id"),
+            "workflow": workflow.name,
+            "started_at": _Unknown("run.started_at"),
+            "workflow_dir": str(Path(workflow.path).resolve().parent),
+        },
     }
     for number, step in enumerate(workflow.steps, 1):
         context["steps"][step.id] = _Unknown(f"steps.{step.id}")
@@ -343,6 +354,13 @@ def _render(value: Any, context: dict[str, Any], templates: Any) -> Any:
         return templates.render(value, {**context, "item": _Unknown("item")})
     except templates.TemplateError:
         return value
+
+
+class _PlanEnvironment(dict):  # type: ignore[type-arg]
+    """The environment as a plan shows it: a variable not set here may be at run time."""
+
+    def __missing__(self, name: str) -> _Unknown:
+        return _Unknown(f"env.{name}")
 
 
 class _Unknown(dict):  # type: ignore[type-arg]
