@@ -18,7 +18,7 @@ HEXMASK = re.compile(r"^0x[a-f0-9]+$")
 
 def parse(mask: str) -> int:
     """The integer of a HEXMASK string; ValueError if it is not one."""
-    if not isinstance(mask, str) or not HEXMASK.match(mask):
+    if not isinstance(mask, str) or not HEXMASK.fullmatch(mask):
         raise ValueError(f"not a bitmask (0x + lowercase hex): {mask!r}")
     return int(mask, 16)
 

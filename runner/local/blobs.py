@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterable
@@ -96,10 +97,11 @@ class BlobStore:
 
     def verify(self, key: str, method: str, expires: str | None, sig: str | None) -> None:
         """Raise 403 unless (method, key, expires) carries a valid, unexpired signature."""
-        if not expires or not sig or not expires.isdigit():
+        # str.isdigit() also accepts non-ASCII digits ("²") that int() refuses
+        if not expires or not sig or not re.fullmatch(r"[0-9]{1,18}", expires):
             raise ApiError(403, "FORBIDDEN", "missing or malformed URL signature")
         expected = self._signature(method, key, int(expires))
-        if not hmac.compare_digest(expected, sig):
+        if not hmac.compare_digest(expected.encode(), sig.encode("utf-8", "replace")):
             raise ApiError(403, "FORBIDDEN", "invalid URL signature")
         if int(expires) < time.time():
             raise ApiError(403, "FORBIDDEN", "the signed URL has expired")

@@ -152,6 +152,16 @@ def stored(app: Flask) -> Callable[[], str]:
     return lambda: snapshot(Path(config.data_dir))
 
 
+def strict_json(response: Any) -> Any:
+    """The response body parsed as standard JSON: NaN and Infinity fail the test."""
+
+    def refuse(name: str) -> Any:
+        raise AssertionError(f"{name} in a response body is not JSON")
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return json.loads(response.get_data(as_text=True), parse_constant=refuse)
+
+
 #: MODELS.md field lists: name → (JSON type(s), required)
 DATASET_DATA = {
     "id": (str, True),

@@ -100,3 +100,27 @@ def test_forged_signed_urls_are_refused_and_store_nothing(
     assert response.status_code == 403 and "expired" in response.get_json()["error"]
     assert stored() == before
     assert api.client.put(url, data=b"fine").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "expires=%C2%B2&sig=abc",  # "²".isdigit() is True, int("²") fails
+        "expires=123&sig=%C3%A9",  # compare_digest refuses non-ASCII str
+        f"expires={'9' * 5000}&sig=abc",  # int() refuses > 4300 digits
+        "expires=-5&sig=abc",
+        "expires=123&sig=",
+    ],
+)
+def test_malformed_signatures_are_a_403(
+    api: Api, make_dataset: Callable[..., str], stored: Callable[[], str], query: str
+) -> None:
+    path = _blob_url(api, make_dataset).split("?")[0]
+    before = stored()
+    for response in (
+        api.client.get(f"{path}?{query}"),
+        api.client.put(f"{path}?{query}", data=b"x"),
+    ):
+        assert response.status_code == 403
+        assert response.get_json()["code"] == "FORBIDDEN"
+    assert stored() == before

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from runner.local.app import ServerConfig, create_app
-from tests.local.conftest import TOKEN_A, Api, snapshot
+from tests.local.conftest import TOKEN_A, Api, snapshot, strict_json
 
 MALFORMED = [b"{", b"[1, 2]", b"null", b'"text"', b"", b'{"name": NaN}', b"\xff\xfe"]
 
@@ -18,7 +20,7 @@ MUTATIONS = [
     ("POST", "/samples", {"fileName": "a.jpg"}),
     ("POST", "/tags", {"name": "tag", "prevTagId": "0" * 24, "bitMaskData": "0x1", "totSize": 1}),
     ("POST", "/tags/initial", {"imgType": "full"}),
-    ("POST", "/tags/upsize", {"upsizeTagName": "up", "upsizeTagCreator": "USER_PIP"}),
+    ("POST", "/tags/upsize", {"upsizeTagName": "upsized", "upsizeTagCreator": "USER_PIP"}),
     (
         "POST",
         "/tags/arithmetics/bitmask",
@@ -128,3 +130,177 @@ def test_unknown_routes_and_methods_answer_in_the_error_shape(api: Api) -> None:
     for response in (api.get("/v1/nothing/here"), api.call("PATCH", "/v1/datasets")):
         assert response.status_code in (404, 405)
         assert set(response.get_json()) == {"code", "error"}
+
+
+# -- JSON that parses but cannot be stored or served --------------------------------------------
+
+VAST = str(10**400)  # int() of it works; float(), SQLite and math.isfinite() overflow
+HUGE = str(10**30)
+
+
+@pytest.fixture
+def targets(api: Api, make_dataset: Callable[..., str]) -> dict[str, str]:
+    """Ids to put in paths: d (dataset path), s (sample), t (initial tag), e (embedding)."""
+    d = f"/v1/datasets/{make_dataset('targets', 2)}"
+    embedding = api.get(f"{d}/embeddings/writeCSVUrl", query={"name": "e"}).get_json()
+    return {
+        "d": d,
+        "s": api.get(f"{d}/mappings", query={"field": "_id"}).get_json()[0],
+        "t": api.get(f"{d}/tags").get_json()[0]["id"],
+        "e": embedding["embeddingId"],
+    }
+
+
+def _reads_are_json(api: Api, targets: dict[str, str]) -> None:
+    for path in ("{d}", "{d}/samples", "{d}/tags/{t}/scores", "{d}/embeddings/{e}/2d"):
+        strict_json(api.get(path.format(**targets)))
+
+
+@pytest.mark.parametrize(
+    ("route", "raw", "where"),
+    [
+        ("POST {d}/samples", '{"fileName": "a.jpg", "customMetaData": {"x": 1e400}}', "customMetaData.x"),
+        ("POST {d}/samples", '{"fileName": "a.jpg", "exif": {"f": [1, -1e999]}}', "exif.f[1]"),
+        ("POST {d}/samples", '{"fileName": "a.jpg", "metaData": {"sizeInBytes": ' + HUGE + "}}", "metaData.sizeInBytes"),
+        ("PUT {d}/samples/{s}", '{"metaData": {"sizeInBytes": ' + HUGE + "}}", "metaData.sizeInBytes"),
+        ("POST {d}/samples", '{"fileName": "a.jpg", "videoFrameData": {"sourceVideoFrameIndex": ' + VAST + "}}", "videoFrameData.sourceVideoFrameIndex"),
+        ("POST {d}/embeddings/{e}/2d", '{"name": "v", "dimensionalityReductionMethod": "PCA", "coordinatesDimension1": [1e400], "coordinatesDimension2": [0]}', "coordinatesDimension1[0]"),
+        ("POST {d}/tags/{t}/scores", '{"scoreType": "s", "scores": [0.5, 1e400]}', "scores[1]"),
+        ("POST {d}/predictions/samples/{s}?predictionUUIDTimestamp=1", '[{"type": "CLASSIFICATION", "taskName": "cls", "categoryId": 0, "score": ' + VAST + "}]", "[0].score"),
+        ("POST /v1/docker/worker/config/v3", '{"config": {"workerType": "FULL", "docker": {"numThreads": ' + VAST + "}}}", "config.docker.numThreads"),
+        ("POST /v1/docker/worker/config/v3", '{"config": {"workerType": "FULL", "selection": {"nSamples": ' + VAST + ', "strategies": []}}}', "config.selection.nSamples"),
+    ],
+)  # fmt: skip
+def test_numbers_beyond_int64_or_float_are_a_400_naming_the_field(
+    api: Api,
+    targets: dict[str, str],
+    stored: Callable[[], str],
+    route: str,
+    raw: str,
+    where: str,
+) -> None:
+    method, path = route.split(" ")
+    before = stored()
+    response = api.call(method, path.format(**targets), data=raw, content_type="application/json")
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"].startswith(f"{where}: ")
+    assert stored() == before
+    _reads_are_json(api, targets)
+
+
+def test_int64_and_finite_float_limits_are_accepted(api: Api, targets: dict[str, str]) -> None:
+    raw = '{"fileName": "edge.jpg", "customMetaData": {"i": [-9223372036854775808, 9223372036854775807], "f": 1.7e308, "tiny": 1e-400}}'
+    created = api.post(f"{targets['d']}/samples", data=raw, content_type="application/json")
+    assert created.status_code == 201
+    sample = strict_json(api.get(f"{targets['d']}/samples/{created.get_json()['id']}"))
+    assert sample["customMetaData"] == {"i": [-(2**63), 2**63 - 1], "f": 1.7e308, "tiny": 0.0}
+
+
+def test_dataset_size_saturates_instead_of_turning_into_a_float(
+    api: Api, targets: dict[str, str]
+) -> None:
+    for name in ("big-1.jpg", "big-2.jpg"):
+        body = {"fileName": name, "metaData": {"sizeInBytes": 2**62}}
+        assert api.post(f"{targets['d']}/samples", json=body).status_code == 201
+    dataset = strict_json(api.get(targets["d"]))
+    assert dataset["sizeInBytes"] == 2**63 - 1 and isinstance(dataset["sizeInBytes"], int)
+
+
+def _nested(levels: int) -> str:
+    return '{"a": ' * levels + "1" + "}" * levels
+
+
+@pytest.mark.parametrize("levels", [2000, 150])  # 2000: json's recursion; 150: our limit
+def test_deep_nesting_is_a_400_on_every_body_route(
+    api: Api, make_dataset: Callable[..., str], stored: Callable[[], str], levels: int
+) -> None:
+    dataset_id = make_dataset("deep", 2)
+    before = stored()
+    routes = [("POST", "/v1/datasets"), ("POST", "/v1/docker/worker/config/v3")] + [
+        (m, f"/v1/datasets/{dataset_id}{p}") for m, p, _ in MUTATIONS
+    ]
+    for method, path in routes:
+        response = api.call(method, path, data=_nested(levels), content_type="application/json")
+        assert response.status_code == 400, (method, path, response.get_json())
+        assert response.get_json()["code"] == "MALFORMED_REQUEST"
+        assert "nested deeper than 100 levels" in response.get_json()["error"]
+    assert stored() == before
+
+
+def test_nesting_up_to_the_limit_is_stored_and_served(api: Api, targets: dict[str, str]) -> None:
+    raw = '{"fileName": "deep.jpg", "customMetaData": ' + _nested(99) + "}"  # depth 100
+    created = api.post(f"{targets['d']}/samples", data=raw, content_type="application/json")
+    assert created.status_code == 201
+    too_deep = raw.replace("deep.jpg", "deeper.jpg").replace('{"a": 1}', '{"a": {"a": 1}}')
+    refused = api.post(f"{targets['d']}/samples", data=too_deep, content_type="application/json")
+    assert refused.status_code == 400
+    assert "nested deeper than 100 levels (at customMetaData.a.a." in refused.get_json()["error"]
+    _reads_are_json(api, targets)
+
+
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        (b'{"fileName": "a\\ud800.jpg"}', "fileName: "),
+        (b'{"fileName": "a\\uDFFF.jpg"}', "fileName: "),
+        (
+            b'{"fileName": "a.jpg", "customMetaData": {"k": ["ok", "\\udc00"]}}',
+            "customMetaData.k[1]: ",
+        ),
+        (b'{"fileName": "a.jpg", "customMetaData": {"\\ud83d": 1}}', "a key in customMetaData: "),
+        (b'{"fileName": "a\xed\xa0\x80.jpg"}', "malformed JSON body: "),  # the same, as raw bytes
+    ],
+)
+def test_lone_surrogates_are_a_400(
+    api: Api, targets: dict[str, str], stored: Callable[[], str], raw: bytes, where: str
+) -> None:
+    before = stored()
+    response = api.post(f"{targets['d']}/samples", data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "MALFORMED_REQUEST"
+    assert response.get_json()["error"].startswith(where)
+    assert stored() == before
+    _reads_are_json(api, targets)
+
+
+def test_surrogate_pairs_are_fine(api: Api, targets: dict[str, str]) -> None:
+    raw = b'{"fileName": "smile-\\ud83d\\ude00.jpg"}'
+    created = api.post(f"{targets['d']}/samples", data=raw, content_type="application/json")
+    assert created.status_code == 201
+    sample = strict_json(api.get(f"{targets['d']}/samples/{created.get_json()['id']}"))
+    assert sample["fileName"] == "smile-\U0001f600.jpg"
+
+
+# -- patterns must match the whole value ("$" also matches before a final newline) ---------------
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "name"),
+    [
+        ("POST /v1/datasets", {"name": "abc\n"}, "'name'"),
+        ("PUT {d}", {"name": "abc\n"}, "'name'"),
+        ("POST {d}/tags", {"name": "tag\n", "prevTagId": "{t}", "bitMaskData": "0x1", "totSize": 2}, "'name'"),
+        ("POST {d}/tags", {"name": "tag", "prevTagId": "{t}\n", "bitMaskData": "0x1", "totSize": 2}, "'prevTagId'"),
+        ("PUT {d}/tags/{t}", {"name": "renamed", "bitMaskData": "0x1\n"}, "'bitMaskData'"),
+        ("POST {d}/tags/upsize", {"upsizeTagName": "upsized", "upsizeTagCreator": "USER_PIP", "runId": "0" * 24 + "\n"}, "'runId'"),
+        ("POST {d}/embeddings/{e}/sampling", {"newTagName": "picked\n", "method": "RANDOM"}, "'newTagName'"),
+        ("POST {d}/predictions/tasks?predictionUUIDTimestamp=1", {"name": "task\n", "type": "CLASSIFICATION", "categories": []}, "'name'"),
+        ("POST {d}/predictions/samples/{s}?predictionUUIDTimestamp=1", [{"type": "CLASSIFICATION", "taskName": "cls\n", "categoryId": 0, "score": 1}], "'taskName'"),
+        ("POST /v1/docker/worker/config/v3", {"config": {"workerType": "FULL", "docker": {"training": {"taskName": "t\n"}}}}, "config.docker.training.taskName"),
+    ],
+)  # fmt: skip
+def test_a_trailing_newline_does_not_pass_a_pattern(
+    api: Api,
+    targets: dict[str, str],
+    stored: Callable[[], str],
+    route: str,
+    body: Any,
+    name: str,
+) -> None:
+    method, path = route.split(" ")
+    body = json.loads(json.dumps(body).replace("{t}", targets["t"]))
+    before = stored()
+    response = api.call(method, path.format(**targets), json=body)
+    assert response.status_code == 400, response.get_json()
+    assert name in response.get_json()["error"] and "must match" in response.get_json()["error"]
+    assert stored() == before

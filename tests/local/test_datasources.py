@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
+from runner.local.blobs import BlobStore
 from runner.local.routes import _listing
+from runner.local.store import Store
 from tests.local.conftest import Api
 
 S3 = {
@@ -279,3 +283,80 @@ def test_a_symlink_out_of_the_datasource_is_not_served(
     ).headers["Location"]
     response = api.client.get(_path(url))
     assert response.status_code == 403 and b"secret" not in response.data
+
+
+def _cursor(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"offset": 0, "from": "abc"}',
+        b'{"from": [1]}',
+        b'{"offset": 0, "relevant": 5}',
+        b'{"offset": 0, "from": 1e400}',
+        b'{"offset": 0, "from": NaN}',
+        b'{"offset": 0, "to": 100000000000000000000000000000}',
+        b'{"offset": -1}',
+        b'{"offset": true}',
+        b'{"offset": 1.5}',
+        b'{"offset": 0, "surprise": 1}',
+        b'{"offset": 0, "relevant": "\\ud800"}',
+        b"[0]",
+        b'{"a": ' * 2000,
+        b"\xff",
+    ],
+)
+def test_forged_cursors_are_a_400(api: Api, local_dataset: str, raw: bytes) -> None:
+    response = api.get(
+        f"/v1/datasets/{local_dataset}/datasource/list", query={"cursor": _cursor(raw)}
+    )
+    assert response.status_code == 400, response.get_json()
+    assert "invalid cursor" in response.get_json()["error"]
+
+
+def test_a_cursor_without_from_and_to_lists_from_the_start(api: Api, local_dataset: str) -> None:
+    cursor = _cursor(b'{"offset": 1}')
+    d = f"/v1/datasets/{local_dataset}/datasource/list"
+    assert api.get(d, query={"cursor": cursor}).get_json()["data"] == []  # mtimes are > 0
+
+
+@pytest.mark.parametrize(
+    "full_path", ["~nosuchuser-of-lightly-run/x", "/tmp/a\x00b", "file:///a%00b"]
+)
+def test_a_local_path_that_cannot_name_a_directory_is_a_400(
+    api: Api, make_dataset: Callable[..., str], stored: Callable[[], str], full_path: str
+) -> None:
+    dataset_id = make_dataset("bad path", 0)
+    before = stored()
+    body = {"type": "LOCAL", "fullPath": full_path, "purpose": "INPUT_OUTPUT"}
+    response = api.put(f"/v1/datasets/{dataset_id}/datasource", json=body)
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "DATASET_DATASOURCE_INVALID"
+    assert "LOCAL datasource path" in response.get_json()["error"]
+    assert stored() == before
+
+
+def test_a_bad_local_path_stored_earlier_answers_4xx_everywhere(
+    api: Api, make_dataset: Callable[..., str], store: Store, app: Flask
+) -> None:
+    dataset_id = make_dataset("stored bad path", 1)
+    d = f"/v1/datasets/{dataset_id}"
+    bad = {"type": "LOCAL", "fullPath": "~nosuchuser-of-lightly-run/x", "purpose": "INPUT_OUTPUT"}
+    store.put_doc("datasource", bad, dataset_id=dataset_id)  # as PUT stored it before the check
+    sample = api.get(f"{d}/mappings", query={"field": "_id"}).get_json()[0]
+    tag = api.get(f"{d}/tags").get_json()[0]["id"]
+    blobs: BlobStore = app.extensions["lightly_blobs"]
+    blob = _path(blobs.signed_url("http://localhost", f"local/{dataset_id}/img-000.jpg"))
+    for response in (
+        api.get(f"{d}/datasource/verify"),
+        api.get(f"{d}/datasource/list"),
+        api.get(f"{d}/datasource/metadata/file", query={"fileName": "a.json"}),
+        api.get(f"{d}/samples/{sample}/readurl"),
+        api.get(f"{d}/tags/{tag}/export/LabelStudio/tasks"),
+        api.client.get(blob),
+    ):
+        assert response.status_code == 400, response.get_json()
+        assert response.get_json()["code"] == "DATASET_DATASOURCE_INVALID"
+    assert api.get(f"{d}/datasource").get_json()["fullPath"] == bad["fullPath"]

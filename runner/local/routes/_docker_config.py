@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from typing import Any
 
 from runner.local.errors import ApiError, bad_request
-from runner.local.routes._input import ID, TAGNAME
+from runner.local.routes._input import ID, SCORETYPE, TAGNAME
 
 INVALID_CONFIG = "DOCKER_WORKER_CONFIG_INVALID"
-SCORETYPE = re.compile(r"^[a-zA-Z0-9_+=,.@:\/-]*$")
 BOOL: dict[str, Any] = {"kind": "bool"}
 STRING: dict[str, Any] = {"kind": "string"}
 
@@ -199,7 +197,7 @@ def check_config(value: Any, spec: dict[str, Any], where: str) -> Any:
     if kind == "string":
         if len(value) < spec.get("min_len", 0):
             raise fail(f"must have at least {spec['min_len']} characters")
-        if "pattern" in spec and not spec["pattern"].match(value):
+        if "pattern" in spec and not spec["pattern"].fullmatch(value):
             raise fail(f"must match {spec['pattern'].pattern}, got {value!r}")
     return value
 

@@ -10,6 +10,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from flask import Response, request
@@ -17,10 +18,18 @@ from flask import Response, request
 from runner.local.app import get_config
 from runner.local.errors import ApiError, bad_request
 
+# MODELS.md patterns: validate with fullmatch, as ``$`` also matches before a trailing "\n"
 ID = re.compile(r"^[a-f0-9]{24}$")
 DSNAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9 _-]+$")
 TAGNAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9 .:;=@_-]+$")
 HEXMASK = re.compile(r"^0x[a-f0-9]+$")
+TASKNAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9 ._-]+$")
+SCORETYPE = re.compile(r"^[a-zA-Z0-9_+=,.@:\/-]*$")
+#: deepest JSON nesting a body may have (stored documents are re-encoded recursively)
+MAX_DEPTH = 100
+INT64 = (-(2**63), 2**63 - 1)
+_TOO_DEEP = f"the JSON body is nested deeper than {MAX_DEPTH} levels"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 T = TypeVar("T")
 
@@ -43,18 +52,102 @@ def json_body() -> dict[str, Any]:
 
 
 def json_value() -> Any:
-    """The request's JSON body of any type; 400 if it is missing or malformed."""
+    """The request's JSON body of any type; 400 if it is missing, malformed or cannot be stored.
+
+    Refused beyond JSON syntax: NaN/Infinity, numbers that are not a finite float or a
+    signed 64-bit int (SQLite and the response encoder cannot hold them), nesting deeper
+    than ``MAX_DEPTH`` and lone UTF-16 surrogates (``\\ud800``: not encodable as UTF-8).
+    """
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise bad_request("the request needs a JSON body", "MALFORMED_REQUEST")
+    refused: list[str] = []
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError) as error:
+        # strict decoding refuses surrogates sent as raw bytes (json.loads would pass them)
+        text = raw.decode(json.detect_encoding(raw))
+        value = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_int=lambda literal: _int64(literal, refused),
+            parse_float=lambda literal: _finite(literal, refused),
+        )
+    except RecursionError:
+        raise bad_request(_TOO_DEEP, "MALFORMED_REQUEST") from None
+    except ValueError as error:  # also UnicodeDecodeError
         raise bad_request(f"malformed JSON body: {error}", "MALFORMED_REQUEST") from None
+    surrogates = _SURROGATE_ESCAPE.search(text) is not None
+    if refused or surrogates or text.count("[") + text.count("{") > MAX_DEPTH:
+        _check_tree(value, strings=surrogates)
+    return value
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """Parsed in place of an unstorable number, so that ``_check_tree`` can name its field."""
+
+    problem: str
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _literal(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:36]}...({len(text)} characters)"
+
+
+def _int64(literal: str, refused: list[str]) -> int | _Refused:
+    # longer literals are out of range anyway, and int() refuses > 4300 digits
+    if len(literal) <= 20 and INT64[0] <= (value := int(literal)) <= INT64[1]:
+        return value
+    refused.append(literal)
+    return _Refused(f"{_literal(literal)} is outside the signed 64-bit integer range")
+
+
+def _finite(literal: str, refused: list[str]) -> float | _Refused:
+    value = float(literal)
+    if math.isfinite(value):
+        return value
+    refused.append(literal)
+    return _Refused(f"{_literal(literal)} is too large for a 64-bit float")
+
+
+def _check_tree(value: Any, *, strings: bool) -> None:
+    """400 naming the first field that is too deep, a refused number or (``strings``) a surrogate."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, _Refused):
+            raise bad_request(f"{path or 'the body'}: {item.problem}")
+        if isinstance(item, str):
+            _check_text(item, path or "the body")
+            continue
+        if depth > MAX_DEPTH:
+            raise bad_request(f"{_TOO_DEEP} (at {_literal(path)})", "MALFORMED_REQUEST")
+        children = []
+        for key, child in item.items() if isinstance(item, dict) else enumerate(item):
+            if strings and isinstance(key, str):
+                _check_text(key, f"a key in {path or 'the body'}")
+            if isinstance(child, (dict, list, _Refused)) or (strings and isinstance(child, str)):
+                children.append((child, _child_path(path, key), depth + 1))
+        stack.extend(reversed(children))
+
+
+def _child_path(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_request(
+            f"{where}: contains a lone UTF-16 surrogate (\\ud800-\\udfff), "
+            "which is not valid Unicode",
+            "MALFORMED_REQUEST",
+        ) from None
 
 
 def field(
@@ -68,6 +161,7 @@ def field(
     choices: Sequence[str] | None = None,
     min_len: int = 0,
     minimum: float | None = None,
+    maximum: float | None = None,
 ) -> Any:
     """``body[name]`` checked against a wire type; None when absent and optional."""
     if name not in body or body[name] is None:
@@ -87,13 +181,41 @@ def field(
     if kind == "string":
         if len(value) < min_len:
             raise bad_request(f"{name!r} must have at least {min_len} characters")
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             raise bad_request(f"{name!r} must match {pattern.pattern}, got {value!r}")
         if choices is not None and value not in choices:
             raise bad_request(f"{name!r} must be one of {', '.join(choices)}, got {value!r}")
-    if minimum is not None and kind in ("int", "number") and value < minimum:
-        raise bad_request(f"{name!r} must be >= {minimum}")
+    if kind in ("int", "number"):
+        if minimum is not None and value < minimum:
+            raise bad_request(f"{name!r} must be >= {minimum}")
+        if maximum is not None and value > maximum:
+            raise bad_request(f"{name!r} must be <= {maximum}")
     return value
+
+
+def numbers(
+    body: dict[str, Any],
+    name: str,
+    kind: str = "number",
+    *,
+    required: bool = False,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    length: int | None = None,
+    min_len: int = 0,
+) -> list[Any] | None:
+    """``body[name]`` checked as a list of ``kind`` (int or number) within the bounds."""
+    values = field(body, name, "array", required=required)
+    if values is None:
+        return None
+    if length is not None and len(values) != length:
+        raise bad_request(f"{name!r} must have exactly {length} entries, has {len(values)}")
+    if len(values) < min_len:
+        raise bad_request(f"{name!r} must have at least {min_len} entries, has {len(values)}")
+    for index, value in enumerate(values):
+        where = f"{name}[{index}]"
+        field({where: value}, where, kind, required=True, minimum=minimum, maximum=maximum)
+    return cast(list[Any], values)
 
 
 def query_bool(name: str, default: bool | None = None) -> bool | None:
@@ -148,7 +270,7 @@ def paginate(items: Sequence[T]) -> list[T]:
 
 def require_id(value: str, what: str, code: str) -> str:
     """404 ``code`` for an id that cannot exist (wrong shape)."""
-    if not ID.match(value):
+    if not ID.fullmatch(value):
         raise ApiError(404, code, f"{what} {value} not found")
     return value
 

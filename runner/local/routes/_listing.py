@@ -22,6 +22,7 @@ from runner.local.routes._input import query_bool, query_int, query_str
 from runner.local.routes._sample_fields import check_file_name
 
 PAGE_SIZE = 1000
+_MAX_COUNT = 2**63 - 1
 IMAGE_EXTENSIONS = frozenset(
     [
         ".jpg",
@@ -54,13 +55,28 @@ def _encode(state: dict[str, Any]) -> str:
 
 
 def _decode(cursor: str) -> dict[str, Any]:
+    """The state ``_encode`` made; 400 for anything else (the client may send any string)."""
     try:
         state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(state, dict) or not isinstance(state.get("offset"), int):
-            raise ValueError(cursor)
-        return state
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise bad_request(f"invalid cursor {cursor!r}") from None
+    except (ValueError, RecursionError, binascii.Error):  # also UnicodeDecodeError
+        state = None
+    if not isinstance(state, dict) or not _valid_state(state):
+        raise bad_request(f"invalid cursor {cursor!r}: use the cursor of the previous page")
+    return state
+
+
+def _valid_state(state: dict[str, Any]) -> bool:
+    def count(value: Any) -> bool:
+        return type(value) is int and 0 <= value <= _MAX_COUNT
+
+    relevant = state.get("relevant")
+    return (
+        set(state) <= {"from", "to", "relevant", "offset"}
+        and count(state.get("offset"))
+        and all(state.get(key) is None or count(state[key]) for key in ("from", "to"))
+        # isprintable: no control characters and no lone surrogates either
+        and (relevant is None or (isinstance(relevant, str) and relevant.isprintable()))
+    )
 
 
 def _query_state() -> dict[str, Any]:
@@ -128,7 +144,7 @@ def _relevant(root: Path, file_name: str | None) -> set[str] | None:
         return None
     try:
         text = (root / check_file_name(file_name, "relevantFilenamesFileName")).read_text()
-    except (OSError, UnicodeDecodeError, ApiError):
+    except (OSError, UnicodeError, ApiError):
         raise bad_request(
             f"relevant filenames file {file_name!r} cannot be read from the datasource",
             "DATASET_DATASOURCE_RELEVANT_FILENAMES_INVALID",

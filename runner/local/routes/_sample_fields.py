@@ -13,10 +13,9 @@ import re
 from typing import Any
 
 from runner.local.errors import bad_request
-from runner.local.routes._input import ID, field
+from runner.local.routes._input import ID, TASKNAME, field
 
 INVALID = "SAMPLE_CREATE_REQUEST_INVALID_FORMAT"
-TASKNAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9 ._-]+$")
 MAX_FILE_NAME = 1024
 
 #: SampleMetaData scalars: key → (kind, minimum, maximum)

@@ -66,15 +66,30 @@ def _require_config(dataset_id: str, purpose: str | None = None) -> dict[str, An
 
 
 def local_root(config: dict[str, Any]) -> Path | None:
-    """The directory of a LOCAL config (path or file:// URL); None for other types."""
+    """The directory of a LOCAL config (path or file:// URL); None for other types.
+
+    400 ``DATASET_DATASOURCE_INVALID`` if the path cannot name a directory here (an
+    unknown ``~user``, a NUL byte), so that neither PUT nor a read of a config stored
+    before this check fails with a 500.
+    """
     if config["type"] != "LOCAL":
         return None
     full_path = config["fullPath"]
-    if full_path.startswith("file://"):
-        return Path(unquote(urlparse(full_path).path))
-    if "://" in full_path:
+    if "://" in full_path and not full_path.startswith("file://"):
         return None
-    return Path(full_path).expanduser()
+    try:
+        if full_path.startswith("file://"):
+            path = Path(unquote(urlparse(full_path).path))
+        else:
+            path = Path(full_path).expanduser()
+        if "\x00" in str(path):
+            raise ValueError("it contains a NUL byte")
+    except (RuntimeError, ValueError) as error:  # RuntimeError: expanduser of an unknown ~user
+        raise bad_request(
+            f"the LOCAL datasource path {full_path!r} cannot be used: {error}",
+            "DATASET_DATASOURCE_INVALID",
+        ) from None
+    return path
 
 
 def local_file_key(dataset_id: str, relative: str) -> str | None:
@@ -110,6 +125,7 @@ def get_datasource(dataset_id: str) -> Response:
 def put_datasource(dataset_id: str) -> Response:
     """Replace the config of the body's purpose."""
     config = validate_config(json_body())
+    local_root(config)
     store = get_store()
     with store.transaction() as db:
         require_dataset(dataset_id)

@@ -11,7 +11,7 @@ from runner.local import bitmask
 from runner.local.access import require_dataset
 from runner.local.app import get_store
 from runner.local.errors import bad_request
-from runner.local.routes._input import paginate, query_int, query_str
+from runner.local.routes._input import paginate, query_bool, query_int, query_str
 from runner.local.routes.datasources import active_datasource
 from runner.local.routes.samples import read_url
 from runner.local.routes.tags import find_tag
@@ -19,10 +19,22 @@ from runner.local.routes.tags import find_tag
 bp = Blueprint("exports", __name__)
 T = "/v1/datasets/<dataset_id>/tags/<tag_id>/export"
 FILE_NAME_FORMATS = ("NAME", "REDIRECTED_READ_URL", "DATASOURCE_FULL")
+OUTPUT_FORMATS = ("JSON", "PLAIN")
+
+
+def _check_options() -> None:
+    """400 for a bad value of an optional export parameter (CONTRACT §8.6), before any work."""
+    query_int("expiresIn", None, minimum=1)
+    query_bool("includeMetaData")
+    query_bool("previewExample")
+    fmt = query_str("format")
+    if fmt is not None and fmt not in OUTPUT_FORMATS:
+        raise bad_request(f"format must be one of {', '.join(OUTPUT_FORMATS)}, got {fmt!r}")
 
 
 def _tag_samples(dataset_id: str, tag_id: str) -> list[dict[str, Any]]:
     """The SampleData of the tag's samples, in sample order (one query, linear in size)."""
+    _check_options()
     require_dataset(dataset_id)
     tag = find_tag(dataset_id, tag_id)
     wanted = bitmask.positions(bitmask.parse(tag["bitMaskData"]))

@@ -15,10 +15,10 @@ from runner.local import bitmask
 from runner.local.access import require_dataset
 from runner.local.app import current_user, get_blobs, get_store
 from runner.local.errors import ApiError, bad_request
-from runner.local.routes._input import field, json_body, require_id
+from runner.local.routes._input import ID, SCORETYPE, TAGNAME, field, json_body, require_id
 from runner.local.routes.embeddings import csv_key
 from runner.local.routes.samples import file_names
-from runner.local.routes.tags import find_tag, insert_tag, tags_of
+from runner.local.routes.tags import find_tag, insert_tag, referenced_tags, tags_of
 from runner.local.store import new_id, now_ms
 from runner.local.worker.embeddings import EmbeddingsCsvError, read_embeddings_csv
 from runner.local.worker.selection import SelectionError, SelectionInputs, select
@@ -86,11 +86,16 @@ def get_score(dataset_id: str, tag_id: str, score_id: str) -> Response:
 
 @bp.post(f"{D}/embeddings/<embedding_id>/sampling")
 def sampling(dataset_id: str, embedding_id: str) -> Response:
+    """400 for a bad request; a selection that cannot run is recorded as a FAILED job."""
     require_dataset(dataset_id)
     body = json_body()
-    name = field(body, "newTagName", "string", required=True, min_len=3)
+    name = field(body, "newTagName", "string", required=True, pattern=TAGNAME, min_len=3)
     method = field(body, "method", "string", required=True, choices=METHODS)
-    stopping = (body.get("config") or {}).get("stoppingCondition") or {}
+    n_samples = _n_samples(body)
+    field(body, "scoreType", "string", min_len=1, pattern=SCORETYPE)
+    field(body, "rowCount", "number")
+    ids = {k: field(body, k, "string", pattern=ID) for k in ("queryTagId", "preselectedTagId")}
+    tags = referenced_tags(dataset_id, {k: v for k, v in ids.items() if v is not None})
     job = {
         "id": new_id(),
         "datasetId": dataset_id,
@@ -99,7 +104,7 @@ def sampling(dataset_id: str, embedding_id: str) -> Response:
         "createdAt": now_ms(),
     }
     try:
-        tag_id = _run_selection(dataset_id, embedding_id, body, name, method, stopping)
+        tag_id = _run_selection(dataset_id, embedding_id, name, method, n_samples, tags)
         job["result"] = {"type": "SAMPLING", "data": tag_id}
     except (SelectionError, EmbeddingsCsvError, ApiError) as error:
         job.update({"status": "FAILED", "error": str(getattr(error, "message", error))})
@@ -108,30 +113,37 @@ def sampling(dataset_id: str, embedding_id: str) -> Response:
     return jsonify({"jobId": job["id"]})
 
 
+def _n_samples(body: dict[str, Any]) -> float:
+    """``config.stoppingCondition.nSamples`` (a count, or a fraction of the dataset), default 32."""
+    config = field(body, "config", "object") or {}
+    stopping = field(config, "stoppingCondition", "object") or {}
+    field(stopping, "minDistance", "number")
+    n_samples: float | None = field(stopping, "nSamples", "number")
+    return 32 if n_samples is None else n_samples
+
+
 def _run_selection(
     dataset_id: str,
     embedding_id: str,
-    body: dict[str, Any],
     name: str,
     method: str,
-    stopping: dict[str, Any],
+    n: float,
+    tags: dict[str, dict[str, Any]],
 ) -> str:
     store = get_store()
     names = file_names(store.db, dataset_id)
-    tags = {t["id"]: t for t in tags_of(dataset_id)}
-    initial = next((t for t in tags.values() if t["name"] == "initial-tag"), None)
-    query_tag = tags.get(body.get("queryTagId") or "") or initial
+    initial = next((t for t in tags_of(dataset_id) if t["name"] == "initial-tag"), None)
+    query_tag = tags.get("queryTagId") or initial
     if query_tag is None:
         raise ApiError(400, "TAG_NO_TAG_IN_DATASET", "the dataset has no initial tag")
     pool = bitmask.positions(bitmask.parse(query_tag["bitMaskData"]))
-    preselected_tag = tags.get(body.get("preselectedTagId") or "")
+    preselected_tag = tags.get("preselectedTagId")
     preselected = (
         set()
         if preselected_tag is None
         else set(bitmask.positions(bitmask.parse(preselected_tag["bitMaskData"])).tolist())
     )
-    n = float(stopping.get("nSamples", 32))
-    n_total = round(n * len(names)) if 0 < n < 1 else int(n)
+    n_total = min(len(names), round(n * len(names)) if 0 < n < 1 else int(n))
     n_new = max(0, n_total - len(preselected))
     candidates = [int(i) for i in pool if int(i) not in preselected]
     embeddings = _embeddings(dataset_id, embedding_id, names) if method == "CORESET" else None
@@ -150,7 +162,7 @@ def _run_selection(
     chosen = select(config, inputs, seed=0).selected.tolist()
     positions = sorted(preselected | {candidates[i] for i in chosen})
     with store.transaction() as db:
-        extra = {k: body[k] for k in ("queryTagId", "preselectedTagId") if body.get(k)}
+        extra = {key: tag["id"] for key, tag in tags.items()}
         tag = insert_tag(
             db,
             dataset_id,

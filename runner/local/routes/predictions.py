@@ -7,8 +7,6 @@ and timestamp), which the local worker reads.
 
 from __future__ import annotations
 
-import math
-import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
@@ -16,7 +14,16 @@ from flask import Blueprint, Response, jsonify
 from runner.local.access import require_dataset
 from runner.local.app import get_store
 from runner.local.errors import ApiError, bad_request
-from runner.local.routes._input import json_body, json_value, query_int, query_str
+from runner.local.routes._input import (
+    ID,
+    TASKNAME,
+    field,
+    json_body,
+    json_value,
+    numbers,
+    query_int,
+    query_str,
+)
 from runner.local.routes.samples import load_sample, sample_ids
 
 bp = Blueprint("predictions", __name__)
@@ -28,7 +35,18 @@ TASK_TYPES = (
     "INSTANCE_SEGMENTATION",
     "KEYPOINT_DETECTION",
 )
-TASKNAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9 ._-]+$")
+#: PredictionSingleton: the list fields each type may have (MODELS.md), and which it needs
+_LIST_FIELDS: dict[str, tuple[set[str], set[str]]] = {
+    "CLASSIFICATION": ({"probabilities"}, set()),
+    "OBJECT_DETECTION": ({"bbox", "probabilities"}, {"bbox"}),
+    "SEMANTIC_SEGMENTATION": ({"segmentation", "probabilities"}, {"segmentation"}),
+    "INSTANCE_SEGMENTATION": (
+        {"segmentation", "bbox", "probabilities"},
+        {"segmentation", "bbox"},
+    ),
+    "KEYPOINT_DETECTION": ({"keypoints", "probabilities"}, {"keypoints"}),
+}
+_SINGLETON_KEYS = {"type", "taskName", "cropDatasetId", "cropSampleId", "categoryId", "score"}
 
 
 def _version(required: bool = True) -> int | None:
@@ -49,14 +67,13 @@ def create_task(dataset_id: str) -> tuple[Response, int]:
     require_dataset(dataset_id)
     version = _version()
     body = json_body()
-    name, kind, categories = body.get("name"), body.get("type"), body.get("categories")
-    if not isinstance(name, str) or not TASKNAME.match(name):
-        raise bad_request(f"'name' must match {TASKNAME.pattern}")
-    if kind not in TASK_TYPES:
-        raise bad_request(f"'type' must be one of {', '.join(TASK_TYPES)}")
-    if not isinstance(categories, list) or not all(isinstance(c, dict) for c in categories):
+    name = field(body, "name", "string", required=True, pattern=TASKNAME)
+    kind = field(body, "type", "string", required=True, choices=TASK_TYPES)
+    categories = body.get("categories")
+    if not isinstance(categories, list):
         raise bad_request("'categories' must be a list of {id, name} objects")
-    ids = [c.get("id") for c in categories]
+    categories = [_checked_category(index, category) for index, category in enumerate(categories)]
+    ids = [c["id"] for c in categories if "id" in c]
     if len(ids) != len(set(ids)):
         raise bad_request(
             "category ids must be unique", "PREDICTION_TASK_SCHEMA_CATEGORIES_NOT_UNIQUE"
@@ -98,25 +115,41 @@ def get_task(dataset_id: str, task_name: str) -> Response:
     raise ApiError(404, "PREDICTION_TASK_SCHEMA_UNKNOWN", f"no prediction task {task_name!r}")
 
 
+def _checked_category(index: int, category: Any) -> dict[str, Any]:
+    """A PredictionTaskSchemaCategory: ``id`` and ``name`` (both optional); other keys
+    are ignored, as in every request body, and not stored (responses must not hold them)."""
+    where = f"categories[{index}]"
+    if not isinstance(category, dict):
+        raise bad_request(f"{where} must be an object with an id and a name")
+    try:
+        field(category, "id", "int", minimum=0)
+        field(category, "name", "string", min_len=1)
+    except ApiError as error:
+        raise bad_request(f"{where}: {error.message}") from None
+    return {key: category[key] for key in ("id", "name") if category.get(key) is not None}
+
+
 def _check_singleton(index: int, singleton: Any) -> dict[str, Any]:
+    where = f"prediction {index}"
     if not isinstance(singleton, dict):
-        raise bad_request(f"prediction {index} must be an object")
+        raise bad_request(f"{where} must be an object")
     if singleton.get("type") not in TASK_TYPES:
-        raise bad_request(f"prediction {index}: 'type' must be one of {', '.join(TASK_TYPES)}")
-    if not isinstance(singleton.get("taskName"), str) or not TASKNAME.match(singleton["taskName"]):
-        raise bad_request(f"prediction {index}: 'taskName' must match {TASKNAME.pattern}")
-    category = singleton.get("categoryId")
-    if not isinstance(category, int) or isinstance(category, bool) or category < 0:
-        raise bad_request(f"prediction {index}: 'categoryId' must be an integer >= 0")
-    score = singleton.get("score")
-    if (
-        not isinstance(score, (int, float))
-        or isinstance(score, bool)
-        or not math.isfinite(score)
-        or not 0 <= score <= 1
-    ):
-        raise bad_request(f"prediction {index}: 'score' must be a number in [0, 1]")
-    return singleton
+        raise bad_request(f"{where}: 'type' must be one of {', '.join(TASK_TYPES)}")
+    allowed, required = _LIST_FIELDS[singleton["type"]]
+    try:
+        field(singleton, "taskName", "string", required=True, pattern=TASKNAME)
+        field(singleton, "cropDatasetId", "string", pattern=ID)
+        field(singleton, "cropSampleId", "string", pattern=ID)
+        field(singleton, "categoryId", "int", required=True, minimum=0)
+        field(singleton, "score", "number", required=True, minimum=0, maximum=1)
+        numbers(singleton, "probabilities", minimum=0, maximum=1)
+        numbers(singleton, "bbox", required="bbox" in required, minimum=0, length=4)
+        numbers(singleton, "segmentation", "int", required="segmentation" in required, minimum=0)
+        numbers(singleton, "keypoints", required="keypoints" in required, minimum=0, min_len=3)
+    except ApiError as error:
+        raise bad_request(f"{where}: {error.message}") from None
+    # other keys are ignored, and not stored: responses must hold only the type's fields
+    return {key: value for key, value in singleton.items() if key in _SINGLETON_KEYS | allowed}
 
 
 @bp.post(f"{P}/samples/<sample_id>")

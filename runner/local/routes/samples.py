@@ -108,10 +108,11 @@ def _size(sample: dict[str, Any]) -> int:
 
 
 def _count(db: sqlite3.Connection, dataset_id: str, *, samples: int, size: int) -> None:
+    # an int64 sum that overflows turns into a REAL in SQLite: saturate it instead
     db.execute(
         "UPDATE datasets SET data=json_set(data, "
         "'$.nSamples', json_extract(data, '$.nSamples') + ?, "
-        "'$.sizeInBytes', json_extract(data, '$.sizeInBytes') + ?, "
+        "'$.sizeInBytes', MIN(json_extract(data, '$.sizeInBytes') + ?, 9223372036854775807), "
         "'$.lastModifiedAt', ?) WHERE id=?",
         (samples, size, now_ms(), dataset_id),
     )

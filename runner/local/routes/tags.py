@@ -72,6 +72,19 @@ def find_tag(dataset_id: str, tag_id: str) -> dict[str, Any]:
     return tag
 
 
+def referenced_tags(dataset_id: str, ids: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The tags that ``ids`` (checked queryTagId / preselectedTagId) name; 400 if not in the dataset."""
+    tags = {t["id"]: t for t in tags_of(dataset_id)}
+    found = {}
+    for key, code in _REFERENCE_CODES.items():
+        tag_id = ids.get(key)
+        if tag_id is not None:
+            if tag_id not in tags:
+                raise bad_request(f"{key} {tag_id} is not a tag of this dataset", code)
+            found[key] = tags[tag_id]
+    return found
+
+
 def dataset_size(db: sqlite3.Connection, dataset_id: str) -> int:
     return int(
         db.execute("SELECT COUNT(*) FROM samples WHERE dataset_id=?", (dataset_id,)).fetchone()[0]
@@ -170,10 +183,7 @@ def create_tag(dataset_id: str) -> tuple[Response, int]:
     extra = _extras(body)
     with get_store().transaction() as db:
         require_dataset(dataset_id)
-        known = {t["id"] for t in tags_of(dataset_id)}
-        for key, code in _REFERENCE_CODES.items():
-            if key in extra and extra[key] not in known:
-                raise bad_request(f"{key} {extra[key]} is not a tag of this dataset", code)
+        referenced_tags(dataset_id, extra)
         tag = insert_tag(db, dataset_id, name=name, prev_tag_id=prev, mask=mask or 0, extra=extra)
     return jsonify({"id": tag["id"]}), 201
 

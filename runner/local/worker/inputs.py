@@ -343,7 +343,7 @@ def load_predictions(dataset_id: str, source: Source, names: list[str]) -> Predi
             per_name.setdefault(name_of.get(sample_id, ""), []).append(singleton)
     categories: dict[str, dict[int, str]] = {}
     for task in store.list_docs("prediction_task", dataset_id=dataset_id):
-        categories[task["name"]] = {int(c["id"]): str(c["name"]) for c in task["categories"]}
+        categories[task["name"]] = _category_names(task["categories"])
     _file_predictions(source, names, tasks, categories)
     return PredictionData(tasks, categories)
 
@@ -356,6 +356,12 @@ def _json_file(source: Source, relative: str) -> Any:
         return json.loads(raw)
     except ValueError as error:
         raise RunFailed(f"{relative} in the datasource is not valid JSON: {error}") from None
+
+
+def _category_names(categories: list[dict[str, Any]]) -> dict[int, str]:
+    """Category id → name of a task schema from the API, where both are optional: a
+    category without an id cannot be referred to, one without a name is named by its id."""
+    return {int(c["id"]): str(c.get("name", c["id"])) for c in categories if "id" in c}
 
 
 def _file_predictions(
