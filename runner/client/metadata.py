@@ -41,6 +41,12 @@ def check_entries(custom_metadata: Mapping[str, Any]) -> None:
                     f"custom metadata {key}[{index}] has no '{missing[0]}' "
                     f"(each entry needs {' and '.join(repr(k) for k in needed)})"
                 )
+            joined = next((k for k in needed if not isinstance(entry[k], (str, int))), None)
+            if joined is not None:
+                raise ValueError(
+                    f"custom metadata {key}[{index}]['{joined}'] must be a number or text, "
+                    f"not {type(entry[joined]).__name__}"
+                )
 
 
 def index_by_filename(custom_metadata: Mapping[str, Any]) -> dict[str, dict[str, Any] | None]:

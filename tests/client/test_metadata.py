@@ -113,6 +113,14 @@ def test_upload_custom_metadata_bad_format_raises_before_any_request(
         ),
         ({"images": [{"id": 1}], "metadata": []}, "custom metadata images[0] has no 'file_name'"),
         ({"images": [], "metadata": ["x"]}, "custom metadata metadata[0] has no 'image_id'"),
+        (
+            {"images": [{"id": [0], "file_name": "a.jpg"}], "metadata": []},
+            "custom metadata images[0]['id'] must be a number or text, not list",
+        ),
+        (
+            {"images": [], "metadata": [{"image_id": None}]},
+            "custom metadata metadata[0]['image_id'] must be a number or text, not NoneType",
+        ),
     ],
 )
 def test_custom_metadata_entries_of_the_wrong_shape_are_named(
