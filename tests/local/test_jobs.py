@@ -52,7 +52,7 @@ def test_a_null_n_samples_means_the_default(api: Api, dataset: str) -> None:
     assert tag["bitMaskData"] == "0x1f"  # 32 by default: all 5 samples
 
 
-GOOD = {"newTagName": "picked", "method": "RANDOM"}
+GOOD = {"newTagName": "picked", "method": "RANDOM", "config": {}}
 
 
 @pytest.mark.parametrize(
@@ -61,6 +61,7 @@ GOOD = {"newTagName": "picked", "method": "RANDOM"}
         ({"newTagName": "a/b"}, "'newTagName' must match"),
         ({"newTagName": "ab"}, "'newTagName' must have at least 3 characters"),
         ({"method": "BEST"}, "'method' must be one of"),
+        ({"config": None}, "'config' is required"),
         ({"config": [1]}, "'config' must be of type object, got list"),
         ({"config": "x"}, "'config' must be of type object, got str"),
         ({"config": {"stoppingCondition": [1]}}, "'stoppingCondition' must be of type object"),

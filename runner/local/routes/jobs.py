@@ -115,7 +115,7 @@ def sampling(dataset_id: str, embedding_id: str) -> Response:
 
 def _n_samples(body: dict[str, Any]) -> float:
     """``config.stoppingCondition.nSamples`` (a count, or a fraction of the dataset), default 32."""
-    config = field(body, "config", "object") or {}
+    config = field(body, "config", "object", required=True)
     stopping = field(config, "stoppingCondition", "object") or {}
     field(stopping, "minDistance", "number")
     n_samples: float | None = field(stopping, "nSamples", "number")
