@@ -19,12 +19,20 @@ class AssertionFailed(LightlyRunError):
     """An ``assert`` step found its condition false."""
 
 
+class WorkerRunUnsuccessful(LightlyRunError):
+    """A waited-for Lightly Worker run ended in a state other than COMPLETED."""
+
+    transient = False  # waiting again sees the same end: no step retry
+
+
 def wait_compute_worker_run(client: Any, args: dict[str, Any]) -> dict[str, Any]:
     """Polls a scheduled run until it ends, at most one request per ``poll_interval``.
 
     The interval grows by half each poll up to ``max_interval``: a short run's end is
     noticed within about half its time, and a run of hours is polled every 30 s, as
-    the official client does (not 21,600 requests in 6 h).
+    the official client does (not 21,600 requests in 6 h). A run that does not complete
+    fails the step unless ``allow_failure`` (a nightly job must not stay green while
+    every selection fails).
     """
     scheduled_run_id = args["scheduled_run_id"]
     interval = float(args.get("poll_interval", 1.0))
@@ -50,6 +58,13 @@ def wait_compute_worker_run(client: Any, args: dict[str, Any]) -> dict[str, Any]
         outputs["run_id"] = run["id"]
         outputs["tags"] = jsonable(client.get_compute_worker_run_tags(run["id"]))
     outputs["result"] = {k: outputs[k] for k in ("run_id", "state", "message", "succeeded")}
+    if not outputs["succeeded"] and not args.get("allow_failure", False):
+        ended = f"{info.state}: {info.message}" if info.message else info.state
+        raise WorkerRunUnsuccessful(
+            f"the Lightly Worker run {outputs['run_id'] or scheduled_run_id} ended {ended} "
+            "(with allow_failure: true the step succeeds and later steps can read "
+            "steps.<id>.outputs.succeeded)"
+        )
     return outputs
 
 
@@ -105,6 +120,11 @@ def native_actions() -> list[Action]:
                         "default": 30.0,
                         "exclusiveMinimum": 0,
                         "description": "Longest wait between polls, seconds (the interval grows by half each poll up to it).",
+                    },
+                    "allow_failure": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "Succeed also when the run does not complete (FAILED, ABORTED, CRASHED, canceled): its outputs then say so. By default such a run fails the step.",
                     },
                 },
             },

@@ -81,11 +81,19 @@ def test_wait_takes_its_intervals_from_the_step(clock: FakeClock) -> None:
     assert gaps(client.requests)[:6] == [0.5, 0.75, 1.125, 1.6875, 2.0, 2.0]
 
 
-def test_wait_reports_a_failed_run(clock: FakeClock) -> None:
+@pytest.mark.parametrize("state", ["FAILED", "ABORTED", "CRASHED"])
+def test_a_run_that_does_not_complete_fails_the_step_unless_allowed(
+    clock: FakeClock, state: str
+) -> None:
+    """A nightly job must not stay green while every selection fails."""
+    with pytest.raises(native.WorkerRunUnsuccessful) as caught:
+        wait_compute_worker_run(FakeRunClient(clock, 0, state), {"scheduled_run_id": "s" * 24})
+    assert str(caught.value).startswith(f"the Lightly Worker run {'r' * 24} ended {state}: done")
+    assert "allow_failure: true" in str(caught.value) and caught.value.transient is False
     outputs = wait_compute_worker_run(
-        FakeRunClient(clock, 0, "FAILED"), {"scheduled_run_id": "s" * 24}
+        FakeRunClient(clock, 0, state), {"scheduled_run_id": "s" * 24, "allow_failure": True}
     )
-    assert outputs["succeeded"] is False and outputs["state"] == "FAILED"
+    assert outputs["succeeded"] is False and outputs["state"] == state
 
 
 def test_assert() -> None:
