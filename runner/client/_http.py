@@ -228,28 +228,38 @@ class LightlyHttp:
             body = jsonlib.dumps(json, allow_nan=False, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
         should_retry = method.upper() in _IDEMPOTENT if retry is None else retry
-        response = self._send(
-            method.upper(),
-            self.base_url + path,
-            label=path,
-            params=query,
-            data=body,
-            headers=headers,
-            timeout=timeout or self.timeout,
-            should_retry=should_retry,
-        )
+        try:
+            response = self._send(
+                method.upper(),
+                self.base_url + path,
+                label=path,
+                params=query,
+                data=body,
+                headers=headers,
+                timeout=timeout or self.timeout,
+                should_retry=should_retry,
+            )
+        except ApiError as error:
+            # a 404 page of another server is no "dataset not found" (429 and 5xx pages
+            # of a proxy in front of the API stay what they are: worth another try)
+            page = html_page(error.body) if 400 <= error.status < 500 else None
+            if page is None or error.status == 429:
+                raise
+            raise self._not_the_api(method, path, f"{error.status} and {page}") from None
         # only a page counts, not an empty body labelled text/html (Flask's default); the
         # first byte spares decoding every large answer twice
         looks_like_markup = response.content[:64].lstrip()[:1] == b"<"
         page = html_page(body_text(response)) if looks_like_markup else None
         if page is not None:
-            raise UnexpectedResponse(
-                f"{method.upper()} {path}: the server at {hidden_credentials(self.base_url)} "
-                f"answered with {page}, "
-                "not as the Lightly API does (is the server location right, or is a proxy "
-                "or login page in the way?)"
-            )
+            raise self._not_the_api(method, path, page)
         return _decode(response)
+
+    def _not_the_api(self, method: str, path: str, answer: str) -> UnexpectedResponse:
+        return UnexpectedResponse(
+            f"{method.upper()} {path}: the server at {hidden_credentials(self.base_url)} "
+            f"answered with {answer}, not as the Lightly API does (is the server location "
+            "right, or is a proxy or login page in the way?)"
+        )
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)

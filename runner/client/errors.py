@@ -107,7 +107,10 @@ class TLSFailure(TransportError):
 
 
 class UnexpectedResponse(TransportError):
-    """A success status with an HTML page: something other than the Lightly API answered."""
+    """An HTML page (with a success or client-error status) where the API should answer:
+    something other than the Lightly API answered (a wrong server location, a login page)."""
+
+    transient = False  # asking again reaches the same server
 
 
 ApiException = ApiError

@@ -453,14 +453,27 @@ def test_an_html_page_with_a_success_status_is_not_taken_for_an_answer(
 def test_an_html_error_page_is_summed_up_not_dumped(
     http: LightlyHttp, mocked: responses.RequestsMock
 ) -> None:
+    """A 404 page of another server is a wrong server location, not "dataset not found"."""
     mocked.get(URL, status=404, body=PAGE, content_type="text/html")
-    with pytest.raises(NotFound) as info:
+    with pytest.raises(UnexpectedResponse) as info:
         http.get("/v1/x")
     assert str(info.value) == (
-        "GET /v1/x failed with HTTP 404: an HTML page 'Corporate login', not an answer of the "
-        "Lightly API"
+        f"GET /v1/x: the server at {SERVER} answered with 404 and an HTML page 'Corporate "
+        "login', not as the Lightly API does (is the server location right, or is a proxy or "
+        "login page in the way?)"
     )
-    assert info.value.body == PAGE  # the whole page stays available
+    assert info.value.transient is False and len(mocked.calls) == 1
+
+
+def test_an_html_page_with_a_server_error_stays_a_server_error_and_is_retried(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    """A proxy's 502/503 page in front of the API is worth another try."""
+    mocked.get(URL, status=503, body=PAGE, content_type="text/html")
+    with pytest.raises(ServerError) as info:
+        http.get("/v1/x")
+    assert "an HTML page 'Corporate login', not an answer of the Lightly API" in str(info.value)
+    assert info.value.body == PAGE and len(mocked.calls) == 4  # the whole page stays available
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "text/plain; charset=utf-8"])
