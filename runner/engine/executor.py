@@ -42,6 +42,8 @@ class ForEachItemFailed(LightlyRunError):
 class CalledWorkflowFailed(LightlyRunError):
     """A workflow run by ``run_workflow`` did not succeed."""
 
+    transient = False  # its steps had their own retries; again, they would run twice
+
 
 @dataclass
 class Engine:

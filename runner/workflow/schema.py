@@ -25,7 +25,17 @@ RETRY = {
         "attempts": {"type": "integer", "minimum": 1, "maximum": 100},
         "backoff": DURATION,
         "max_backoff": DURATION,
-        "on": {"type": "array", "items": {"type": "string"}},
+        "on": {
+            "type": "array",
+            "items": {
+                "type": "string",
+                # what the engine's _retryable tells apart: a case slip (5XX) matched nothing
+                "pattern": r"^(any|http|timeout|connection|[1-5]xx|[1-5][0-9]{2})$",
+                "description": "5xx, 429 (any status or class), timeout, connection, http, any",
+                "x-expected": "a retry kind: a status class such as 5xx, a status such as 429, "
+                "timeout, connection, http or any (lower case)",
+            },
+        },
     },
 }
 INPUT_SPEC = {

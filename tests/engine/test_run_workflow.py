@@ -89,6 +89,18 @@ def test_a_failing_called_workflow_fails_the_step_with_where_and_why(
     assert "after" not in state.steps or state.steps["after"].status != "succeeded"
 
 
+def test_a_failed_called_workflow_is_not_run_again_by_the_calling_step_s_retry(
+    tmp_path: Path, actions: FakeActions
+) -> None:
+    """Its steps had their own retries; a retry of the call would run them all again."""
+    actions.failures["create"] = 1
+    retried = CALLER.replace(
+        "    uses: run_workflow\n", "    uses: run_workflow\n    retry: {attempts: 3}\n"
+    )
+    state, _ = _run(tmp_path, actions, retried)
+    assert state.steps["prep"].status == "failed" and actions.called("create") == 1
+
+
 def test_a_workflow_calling_itself_is_refused(tmp_path: Path, actions: FakeActions) -> None:
     loop = (
         # a templated path: only the run can see where the call goes

@@ -217,3 +217,26 @@ def test_the_design_documents_example_is_valid(capsys: pytest.CaptureFixture[str
     # it spells dataset_type as the Lightly docs do (DatasetType.IMAGES), not as the wire does
     example = DATA.parent / "valid" / "design_example.yaml"
     assert main(["validate", str(example)]) == 0, capsys.readouterr().err
+
+
+def test_retry_on_takes_only_the_kinds_the_engine_tells_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A case slip (5XX) or an invented kind would match nothing: never retried."""
+    path = tmp_path / "retry.yaml"
+    path.write_text(
+        """version: 1
+name: retry-kinds
+steps:
+  - id: a
+    uses: write_file
+    retry: {attempts: 2, on: [teapot, 5XX, 5xx, "429", 4xx, timeout, connection, http, any]}
+    with: {path: a.txt, content: "yes"}
+"""
+    )
+    assert main(["validate", str(path)]) == 2
+    expected = "a status class such as 5xx, a status such as 429, timeout, connection, http or any"
+    assert capsys.readouterr().err.splitlines()[:2] == [
+        f"{path}:6:31: step 'a' retry.on.0: 'teapot' is not a retry kind: {expected} (lower case)",
+        f"{path}:6:39: step 'a' retry.on.1: '5XX' is not a retry kind: {expected} (lower case)",
+    ]
