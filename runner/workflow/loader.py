@@ -20,7 +20,7 @@ from runner.workflow.model import (
     Step,
     Workflow,
 )
-from runner.workflow.source import Source, parse
+from runner.workflow.source import NOT_A_WORKFLOW, Source, parse
 
 
 def validate_text(
@@ -30,16 +30,16 @@ def validate_text(
     return _analyse(text, catalog, filename)[1]
 
 
-_NOT_A_WORKFLOW = "not a lightly-run workflow"
-
-
 def _analyse(text: str, catalog: ActionCatalog, filename: str) -> tuple[Source, list[Diagnostic]]:
     source = parse(text, filename)
     problems = list(source.diagnostics)
     if source.data is not None and not isinstance(source.data, dict):
-        problems.append(
-            Diagnostic(filename, 1, 1, "a workflow must be a mapping with version, name and steps")
+        # an Ansible playbook (a list), a scalar: another tool's YAML
+        kind = "a list" if isinstance(source.data, list) else type(source.data).__name__
+        message = (
+            f"{NOT_A_WORKFLOW}: it is {kind}; a workflow is a mapping with version, name and steps"
         )
+        problems.append(Diagnostic(filename, 1, 1, message))
     elif isinstance(source.data, dict) and not {"version", "steps"} & source.data.keys():
         # another tool's YAML (a GitHub Actions workflow, a compose file): one line, not
         # a diagnostic per key it does not share with a workflow
@@ -49,7 +49,7 @@ def _analyse(text: str, catalog: ActionCatalog, filename: str) -> tuple[Source, 
                 filename,
                 1,
                 1,
-                f"{_NOT_A_WORKFLOW}: it has no 'version' and no 'steps' (its keys: {keys})",
+                f"{NOT_A_WORKFLOW}: it has no 'version' and no 'steps' (its keys: {keys})",
             )
         )
     elif isinstance(source.data, dict):
@@ -61,7 +61,7 @@ def _analyse(text: str, catalog: ActionCatalog, filename: str) -> tuple[Source, 
 
 def is_not_a_workflow(problems: list[Diagnostic]) -> bool:
     """Whether ``problems`` say the file is another tool's YAML, not a broken workflow."""
-    return len(problems) == 1 and problems[0].message.startswith(_NOT_A_WORKFLOW)
+    return len(problems) == 1 and problems[0].message.startswith(NOT_A_WORKFLOW)
 
 
 def _read(path: str | Path) -> tuple[str | None, list[Diagnostic]]:

@@ -42,6 +42,8 @@ class Source:
 #: values that YAML aliases (``*name``) may repeat in one file: DRY workflows need a few
 #: hundred; a "billion laughs" file would otherwise expand without end
 MAX_ALIAS_VALUES = 100_000
+#: how a problem saying the file is some other YAML (not a broken workflow) starts
+NOT_A_WORKFLOW = "not a lightly-run workflow"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 Entry = tuple[Any, yaml.Node, yaml.Node]  # key, key node, value node
@@ -144,6 +146,10 @@ def parse(text: str, file: str) -> Source:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if "another document" in (error.problem or ""):  # "---": a Kubernetes manifest, say
+            message = f"{NOT_A_WORKFLOW}: it holds several YAML documents (a workflow is one)"
+            source.diagnostics.append(Diagnostic(file, line, col, message))
+            return source
         problem = error.problem or "invalid YAML"
         context = f" ({error.context})" if error.context else ""
         source.diagnostics.append(
@@ -154,7 +160,7 @@ def parse(text: str, file: str) -> Source:
         source.diagnostics.append(Diagnostic(file, 1, 1, f"YAML error: {error}"))
         return source
     if node is None:
-        source.diagnostics.append(Diagnostic(file, 1, 1, "the file is empty"))
+        source.diagnostics.append(Diagnostic(file, 1, 1, f"{NOT_A_WORKFLOW}: the file is empty"))
         return source
     try:
         source.data = _Walker(source).walk(node, ())

@@ -158,11 +158,18 @@ def test_a_folder_scan_skips_other_yaml_and_still_checks_the_workflows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "inputs.yaml").write_text("n_samples: 5\n")  # an --inputs-file
+    (tmp_path / "playbook.yml").write_text("- hosts: all\n  tasks: []\n")  # Ansible
+    (tmp_path / "k8s.yaml").write_text("kind: Service\n---\nkind: Deployment\n")
+    (tmp_path / "empty.yaml").write_text("# later\n")
     (tmp_path / "nightly.yaml").write_text("version: 1\nname: n\nsteps: []\n")
     assert main(["validate", str(tmp_path)]) == 2  # the workflow itself is still checked
     err = capsys.readouterr().err
-    assert f"{tmp_path / 'inputs.yaml'}: skipped, not a lightly-run workflow" in err
+    for other in ("inputs.yaml", "playbook.yml", "k8s.yaml", "empty.yaml"):
+        assert f"{tmp_path / other}: skipped, not a lightly-run workflow" in err
     assert f"{tmp_path / 'nightly.yaml'}:3:8:" in err and "inputs.yaml:1:1" not in err
+    # named, each is an error that says what it is
+    assert main(["validate", str(tmp_path / "k8s.yaml")]) == 2
+    assert "not a lightly-run workflow: it holds several YAML documents" in capsys.readouterr().err
     (tmp_path / "nightly.yaml").unlink()
     assert main(["validate", str(tmp_path)]) == 2  # nothing to check is a mistake
     assert capsys.readouterr().err.endswith(f"error: no lightly-run workflow in {tmp_path}\n")
