@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from tqdm import tqdm
@@ -99,13 +101,27 @@ def github_error(
     *,
     title: str | None = None,
 ) -> str:
-    """A GitHub Actions error annotation (``::error file=…,line=…::message``), escaped."""
+    """A GitHub Actions error annotation (``::error file=…,line=…::message``), escaped;
+    ``file`` relative to the repository, which GitHub needs to attach it to the line."""
+    if file is not None:
+        file = _repository_path(file)
     properties = [
         f"{name}={_command_property(str(value))}"
         for name, value in (("file", file), ("line", line), ("col", col), ("title", title))
         if value is not None
     ]
     return f"::error {','.join(properties)}::{_command_data(message)}"
+
+
+def _repository_path(file: str) -> str:
+    """``file`` relative to ``GITHUB_WORKSPACE`` (the checkout; else the current folder)
+    when it is inside it."""
+    root = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+    try:
+        relative = os.path.relpath(os.path.abspath(file), root)
+    except ValueError:  # another drive (Windows)
+        return file
+    return file if relative.startswith("..") else Path(relative).as_posix()
 
 
 def _command_data(text: str) -> str:
@@ -130,6 +146,9 @@ def markdown_summary(state: Any, masker: Masker) -> str:
     for step_id, record in state.steps.items():
         status = "reused" if record.reused else record.status
         error = (record.error or "").replace("|", "\\|").replace("\n", " ")
+        if status == "pending":  # the run stopped before it
+            rows.append(f"| `{step_id}` | {STATUS_MARKS[status]} not run | – | |")
+            continue
         rows.append(
             f"| `{step_id}` | {STATUS_MARKS.get(status, '✗')} {status} | "
             f"{record.duration or 0.0:.1f} s | {error} |"

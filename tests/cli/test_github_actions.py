@@ -69,6 +69,18 @@ def test_the_job_summary_gets_a_table_of_the_steps(github: Path) -> None:
     assert "hunter2" not in summary
 
 
+def test_an_absolute_workflow_path_is_annotated_relative_to_the_repository(
+    github: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (github / "ci" / "wf.yaml").write_text(
+        WORKFLOW + "  - id: after\n    uses: write_file\n    with: {path: b.txt, content: b}\n"
+    )
+    assert main(["--no-progress", str(github / "ci" / "wf.yaml")]) == 1
+    assert "::error file=ci/wf.yaml,line=9," in capsys.readouterr().err
+    # a step the run never reached is "not run", without a time
+    assert "| `after` | · not run | – | |" in (github / "summary.md").read_text()
+
+
 def test_outside_github_actions_nothing_of_it(
     github: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -63,9 +63,11 @@ def test_github_annotations(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    main(["validate", str(DATA / "unknown_action.yaml")])
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(DATA.parents[2]))
+    main(["validate", str(DATA / "unknown_action.yaml")])  # an absolute path
+    # relative to the repository: GitHub attaches the annotation to that file's line
     assert (
-        f"::error file={DATA / 'unknown_action.yaml'},line=5,col=11::unknown action"
+        "::error file=tests/data/invalid/unknown_action.yaml,line=5,col=11::unknown action"
         in capsys.readouterr().out
     )
 
