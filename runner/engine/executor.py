@@ -158,17 +158,7 @@ class Engine:
     def _secrets(self, workflow: Workflow, inputs: dict[str, Any]) -> dict[str, str]:
         """The ``secrets`` the steps read, from the environment; they and secret inputs
         join the masker."""
-        secret_names = {
-            ref[1]
-            for step in workflow.steps
-            for ref in templates.references([step.with_, step.if_, step.for_each])
-            if ref[0] == "secrets" and len(ref) > 1
-        }
-        missing = sorted(n for n in secret_names if n not in os.environ)
-        if missing:
-            raise UsageError(
-                f"secret(s) not set: {', '.join(missing)}; export them as environment variables"
-            )
+        secret_names = secrets_read(workflow)
         secrets = {name: os.environ[name] for name in secret_names}
         declared = [(f"secret {n}", v) for n, v in secrets.items()] + [
             (f"secret input '{n}'", inputs.get(n)) for n, s in workflow.inputs.items() if s.secret
@@ -400,6 +390,26 @@ class _Unsaved(StateStore):
 
     def save(self, state: RunState) -> None:
         pass
+
+
+def secrets_read(workflow: Workflow) -> set[str]:
+    """The names of the ``secrets`` the workflow's steps read.
+
+    Raises:
+        UsageError: If one of them is not set in the environment.
+    """
+    names = {
+        ref[1]
+        for step in workflow.steps
+        for ref in templates.references([step.with_, step.if_, step.for_each])
+        if ref[0] == "secrets" and len(ref) > 1
+    }
+    missing = sorted(name for name in names if name not in os.environ)
+    if missing:
+        raise UsageError(
+            f"secret(s) not set: {', '.join(missing)}; export them as environment variables"
+        )
+    return names
 
 
 def _checked(action: Any, arguments: dict[str, Any]) -> dict[str, Any]:

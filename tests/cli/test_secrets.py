@@ -133,3 +133,17 @@ def test_a_secret_input_that_is_a_number_is_masked_and_a_short_one_is_warned_abo
 
     assert main(["--no-progress", "wf.yaml", "-i", "pin=42"]) == 1
     assert "warning: secret input 'pin' is shorter than 4 characters" in capsys.readouterr().err
+
+
+def test_a_secret_not_set_is_said_before_a_server_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    (tmp_path / "wf.yaml").write_text(WORKFLOW)
+    assert main(["--local", "wf.yaml", "-i", f"password={PASSWORD}"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: secret(s) not set: AWS_SECRET_ACCESS_KEY; export them as environment variables\n"
+    )
+    assert not (tmp_path / ".lightly-run").exists()  # no server, no run recorded

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from runner.actions.registry import registry
     from runner.client import ApiWorkflowClient
     from runner.engine.events import notices_as_lines, summary
-    from runner.engine.executor import Engine, exit_code
+    from runner.engine.executor import Engine, exit_code, secrets_read
     from runner.engine.inputs import resolve_inputs
     from runner.engine.secrets import Masker
     from runner.engine.state import StateStore
@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     given = _inputs(args)
     # mistakes first, before any lock; a resumed run's record may supply the rest
     inputs = resolve_inputs(workflow.inputs, given, complete=args.resume is None)
+    secrets_read(workflow)  # a secret not set: said before a server starts for nothing
     masker = Masker.from_environment()
     observer = _observer(masker, workflow)
     with ExitStack() as stack:
