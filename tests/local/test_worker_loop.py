@@ -179,7 +179,8 @@ def test_second_run_reuses_samples_and_uses_uploaded_embeddings(
     parts = urlsplit(write["signedWriteUrl"])
     client.put(parts.path, query_string=parts.query, data="\n".join(rows).encode())
     selection = {"nSamples": 2, "strategies": DIVERSITY_3["strategies"]}
-    run = wait_run(api, schedule(api, dataset, selection))
+    raw = {"docker": {"normalizeEmbeddings": False}}  # 1-d rows of unit length are all 1
+    run = wait_run(api, schedule(api, dataset, selection, config=raw))
     assert run["state"] == "COMPLETED", run.get("message")
     tags = api.get(f"/v1/docker/runs/{run['id']}/tags").get_json()
     assert len(tags) == 1  # no new samples: no initial or upsize tag this time
@@ -314,3 +315,107 @@ def test_four_workers_take_each_of_twenty_runs_once(
     time.sleep(0.5)
     assert sorted(taken) == sorted(scheduled)
     assert len(api.get("/v1/docker/worker").get_json()) == 4
+
+
+def test_a_run_that_selects_nothing_fails_and_creates_no_tag(
+    api: Api, dataset: str, workers: Callable[..., Any]
+) -> None:
+    # as the Lightly Worker since 2.8: no silent success with an empty selection
+    workers(1)
+    sharp = {
+        "nSamples": 3,
+        "strategies": [
+            {
+                "input": {"type": "METADATA", "key": "lightly.sharpness"},
+                "strategy": {"type": "THRESHOLD", "threshold": 1e9, "operation": "BIGGER"},
+            },
+            DIVERSITY_3["strategies"][0],
+        ],
+    }
+    run = wait_run(api, schedule(api, dataset, sharp))
+    assert run["state"] == "FAILED"
+    assert run["message"] == (
+        "The selection selected no sample, so no tag was created: strategy 1 (THRESHOLD on "
+        "METADATA lightly.sharpness BIGGER 1000000000.0: 30 removed) left none of the 30 "
+        "candidates."
+    )
+    tags = api.get(f"/v1/docker/runs/{run['id']}/tags").get_json()
+    assert [t["name"] for t in tags] == ["initial-tag"]  # the samples it registered
+    states = [e["state"] for e in api.get(f"/v1/docker/runs/{run['id']}/logs").get_json()["logs"]]
+    assert "SAMPLING" in states and "SAVING_RESULTS" not in states
+
+
+def upload_embeddings(client: FlaskClient, api: Api, dataset: str, rows: list[str]) -> None:
+    write = api.get(
+        f"/v1/datasets/{dataset}/embeddings/writeCSVUrl", query={"name": "default"}
+    ).get_json()
+    parts = urlsplit(write["signedWriteUrl"])
+    client.put(parts.path, query_string=parts.query, data="\n".join(rows).encode())
+
+
+@pytest.mark.parametrize(("normalize", "selected"), [(None, 3), (True, 3), (False, 5)])
+def test_uploaded_embeddings_are_normalised_unless_configured_not_to(
+    api: Api,
+    client: FlaskClient,
+    dataset: str,
+    workers: Callable[..., Any],
+    normalize: bool | None,
+    selected: int,
+) -> None:
+    workers(1)
+    assert wait_run(api, schedule(api, dataset))["state"] == "COMPLETED"
+    names = api.get(f"/v1/datasets/{dataset}/mappings", query={"field": "fileName"}).get_json()
+    # three directions at 30 lengths: of unit length, only three distinct vectors are left
+    directions = ["1,0", "0,1", "-1,0"]
+    rows = ["filenames,embedding_0,embedding_1,labels"] + [
+        f"{n},{','.join(str((i + 1) * float(v)) for v in directions[i % 3].split(','))},0"
+        for i, n in enumerate(names)
+    ]
+    upload_embeddings(client, api, dataset, rows)
+    docker = {} if normalize is None else {"docker": {"normalizeEmbeddings": normalize}}
+    selection = {"nSamples": 5, "strategies": DIVERSITY_3["strategies"]}
+    run = wait_run(api, schedule(api, dataset, selection, config=docker))
+    assert run["state"] == "COMPLETED", run.get("message")
+    assert run["message"].startswith(f"Selected {selected} of 30 samples")
+
+
+def test_empty_prediction_lists_are_images_with_zero_objects(
+    api: Api, dataset: str, images: Path, workers: Callable[..., Any]
+) -> None:
+    workers(1)
+    assert wait_run(api, schedule(api, dataset))["state"] == "COMPLETED"
+    d = f"/v1/datasets/{dataset}"
+    names = api.get(f"{d}/mappings", query={"field": "fileName"}).get_json()
+    ids = api.get(f"{d}/mappings", query={"field": "_id"}).get_json()
+    version = {"predictionUUIDTimestamp": 1}
+    task = {"name": "det", "type": "OBJECT_DETECTION", "categories": [{"id": 0, "name": "dog"}]}
+    assert api.post(f"{d}/predictions/tasks", query=version, json=task).status_code == 201
+    box = {"type": "OBJECT_DETECTION", "taskName": "det", "categoryId": 0, "score": 0.9, "bbox": [1, 2, 3, 4]}  # fmt: skip
+    for i in range(10):  # samples 0-9 through the API, 5-9 without objects
+        body = [box] if i < 5 else []
+        response = api.post(f"{d}/predictions/samples/{ids[i]}", query=version, json=body)
+        assert response.status_code == 201
+    folder = images / ".lightly/predictions"
+    (folder / "det").mkdir(parents=True)
+    (folder / "tasks.json").write_text('["det"]')
+    schema = {"task_type": "object-detection", "categories": [{"id": 0, "name": "dog"}]}
+    (folder / "det/schema.json").write_text(json.dumps(schema))
+    for i in range(10, 20):  # samples 10-19 in the datasource, 15-19 without objects
+        found = [{"category_id": 0, "bbox": [1, 2, 3, 4], "score": 0.9}] if i < 15 else []
+        path = folder / "det" / Path(names[i]).with_suffix(".json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"file_name": names[i], "predictions": found}))
+    no_objects = {
+        "nSamples": -1,
+        "strategies": [
+            {
+                "input": {"type": "PREDICTIONS", "task": "det", "name": "CATEGORY_COUNT"},
+                "strategy": {"type": "THRESHOLD", "threshold": 1, "operation": "SMALLER"},
+            }
+        ],
+    }
+    run = wait_run(api, schedule(api, dataset, no_objects))
+    assert run["state"] == "COMPLETED", run.get("message")
+    tag = api.get(f"/v1/docker/runs/{run['id']}/tags").get_json()[0]
+    picked = api.get(f"{d}/tags/{tag['id']}/filenames").get_json()
+    assert sorted(picked) == sorted(names[5:10] + names[15:20])  # 20-29: no predictions

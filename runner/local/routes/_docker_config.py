@@ -130,7 +130,7 @@ SELECTION_STRATEGY = _model(
             "values": ("SMALLER", "SMALLER_EQUAL", "BIGGER", "BIGGER_EQUAL"),
         },
         "target": {"kind": "object"},
-        "strength": _num(),  # extension of the local worker (selection.py), default 1
+        "strength": _num(),  # weight of the strategy (selection.py), default 1
     },
     "type",
 )

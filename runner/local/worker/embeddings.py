@@ -103,6 +103,14 @@ def embed_image(image: Image.Image) -> np.ndarray:
     return vector
 
 
+def normalize_rows(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` (n, d) with each row scaled to unit L2 length (a zero row stays zero), float32."""
+    values = np.asarray(matrix, dtype=np.float64)
+    norms = np.sqrt(np.einsum("ij,ij->i", values, values))[:, None]
+    unit: np.ndarray = np.divide(values, norms, out=np.zeros_like(values), where=norms > 0)
+    return unit.astype(np.float32)
+
+
 def check_image(data: bytes) -> str | None:
     """Why ``data`` is not a readable image, or None when it is."""
     try:

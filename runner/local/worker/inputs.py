@@ -15,7 +15,8 @@
 * ``gather``: the selection inputs over the readable samples, in sample order —
   embeddings (``docker.embeddings`` CSV in the datasource, else the newest uploaded
   embeddings CSV covering every sample, else the pixel embedding computed by the
-  scan), active-learning scores (``"<tag name>/<scoreType>"``), predictions (API
+  scan; rows scaled to unit length unless ``docker.normalizeEmbeddings`` is false, as
+  the Lightly Worker's default), active-learning scores (``"<tag name>/<scoreType>"``), predictions (API
   documents, then ``.lightly/predictions/<task>/`` files of the datasource) and
   metadata (``customMetaData`` plus the image metadata under ``lightly``).
 """
@@ -267,6 +268,17 @@ def gather(
 def _embeddings(
     dataset_id: str, names: list[str], scan: emb.ImageScan, source: Source, docker: dict[str, Any]
 ) -> tuple[np.ndarray, str, bool]:
+    """The embeddings of ``names``, their description, whether the scan computed them;
+    rows of unit length unless ``docker.normalizeEmbeddings`` is false (default true)."""
+    matrix, description, computed = _raw_embeddings(dataset_id, names, scan, source, docker)
+    if docker.get("normalizeEmbeddings", True) is False:
+        return matrix, description, computed
+    return emb.normalize_rows(matrix), f"{description}, normalised to unit length", computed
+
+
+def _raw_embeddings(
+    dataset_id: str, names: list[str], scan: emb.ImageScan, source: Source, docker: dict[str, Any]
+) -> tuple[np.ndarray, str, bool]:
     path = docker.get("embeddings")
     if path:
         raw = source.read_optional(path)
@@ -327,7 +339,11 @@ class PredictionData:
 
 
 def load_predictions(dataset_id: str, source: Source, names: list[str]) -> PredictionData:
-    """Predictions of the dataset (newest predictionUUIDTimestamp), then of the datasource's files."""
+    """Predictions of the dataset (newest predictionUUIDTimestamp), then of the datasource's files.
+
+    A sample's prediction at version T holds all its objects at T: a task of T (a schema
+    or singletons at T) without singletons in it gets an empty list, 0 objects.
+    """
     store = get_store()
     newest: dict[str, tuple[int, list[dict[str, Any]]]] = {}
     for doc in store.list_docs("prediction", dataset_id=dataset_id):
@@ -336,14 +352,22 @@ def load_predictions(dataset_id: str, source: Source, names: list[str]) -> Predi
             newest[doc["sampleId"]] = (doc["predictionUUIDTimestamp"], doc["singletons"])
     rows = store.db.execute("SELECT id, file_name FROM samples WHERE dataset_id=?", (dataset_id,))
     name_of = {r["id"]: r["file_name"] for r in rows}
+    schemas = store.list_docs("prediction_task", dataset_id=dataset_id)
+    tasks_at: dict[int, set[str]] = {}
+    for schema in schemas:
+        tasks_at.setdefault(schema["predictionUUIDTimestamp"], set()).add(schema["name"])
+    for version, singletons in newest.values():
+        tasks_at.setdefault(version, set()).update(s["taskName"] for s in singletons)
     tasks: Predictions = {}
-    for sample_id, (_, singletons) in newest.items():
+    for sample_id, (version, singletons) in newest.items():
+        name = name_of.get(sample_id, "")
+        for task in sorted(tasks_at[version]):
+            tasks.setdefault(task, {})[name] = []
         for singleton in singletons:
-            per_name = tasks.setdefault(singleton["taskName"], {})
-            per_name.setdefault(name_of.get(sample_id, ""), []).append(singleton)
+            tasks[singleton["taskName"]][name].append(singleton)
     categories: dict[str, dict[int, str]] = {}
-    for task in store.list_docs("prediction_task", dataset_id=dataset_id):
-        categories[task["name"]] = _category_names(task["categories"])
+    for schema in schemas:
+        categories[schema["name"]] = _category_names(schema["categories"])
     _file_predictions(source, names, tasks, categories)
     return PredictionData(tasks, categories)
 

@@ -12,8 +12,9 @@ embeddings CSV if it covers every sample, else the pixel embedding of
 ``worker.embeddings``) → COMPUTING_ACTIVE_LEARNING_SCORES → SAMPLING (``selection.select``)
 → SAVING_RESULTS (the run's tag) → GENERATING_REPORT → UPLOADING_ARTIFACTS →
 UPLOADED_ARTIFACTS → COMPLETED. It ends FAILED with a message saying why (a cloud
-datasource it cannot read, no images, an invalid selection, any error), and stops
-when its run was set to ABORTED. A failing run never ends its worker thread.
+datasource it cannot read, no images, an invalid selection, a selection of no sample
+— as the Lightly Worker since 2.8, with no tag —, any error), and stops when its run
+was set to ABORTED. A failing run never ends its worker thread.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from runner.local.worker import inputs as run_inputs
 from runner.local.worker.embeddings import scan_images
 from runner.local.worker.inputs import RunFailed
 from runner.local.worker.report import MemoryLog, RunLog, RunSummary, build_artifacts
-from runner.local.worker.selection import SelectionError, select
+from runner.local.worker.selection import SelectionError, select, why_nothing_selected
 
 log = logging.getLogger("runner.local.worker")
 POLL_SECONDS = 0.2
@@ -239,6 +240,9 @@ class RunJob:
         except SelectionError as error:
             raise RunFailed(f"The selection cannot run: {error}") from None
         self.log.info(f"selection stats: {result.stats}")
+        if not len(result.selected):
+            reason = why_nothing_selected(result.stats)
+            raise RunFailed(f"The selection selected no sample, so no tag was created: {reason}.")
         return result
 
     def _upload(self, summary: RunSummary) -> None:

@@ -10,7 +10,9 @@ Semantics (what ``select`` does with a config):
   computed image metadata under ``"lightly"``, so ``lightly.sharpness`` works beside
   custom keys such as ``weather.scenario``). PREDICTIONS: per-sample object counts per
   category of ``task`` (restricted to ``categories`` when given); ``CATEGORY_COUNT``
-  as a number is their sum, ``CLASS_DISTRIBUTION`` is the vector of fractions.
+  as a number is their sum, ``CLASS_DISTRIBUTION`` is the vector of fractions. An
+  empty prediction list is an image with 0 objects; only an image without a
+  prediction entry has no value (and no distribution either way).
   RANDOM: a uniform number in [0, 1) per sample from ``randomSeed`` (else ``seed``,
   else a fresh seed that is recorded in the stats).
 * A sample lacking a value that a strategy needs (NaN score, missing metadata key,
@@ -24,20 +26,31 @@ Semantics (what ``select`` does with a config):
   preselected samples, or else from the candidate farthest from the candidates'
   mean. A candidate closer than ``stopping_condition_minimum_distance`` (> 0; 0 or
   negative: off) to the selection is never picked; the run stops when none is left.
+  Exact duplicates (distance 0) of a selected or preselected sample are never picked
+  either (as in the Lightly Worker), so fewer than ``nSamples`` may be selected
+  (``stopped_by``: ``"duplicates"``; each term counts ``duplicates_skipped``).
   Alone it is exact farthest point (batched updates, see ``selection_greedy._Farthest``);
   with other terms each step picks the argmax of ``sum(strength * distance / max
-  distance) + weights``. ``strength`` (DIVERSITY, WEIGHTS) is an optional extension,
-  default 1.
-* **BALANCE** (METADATA categories, or PREDICTIONS) takes precedence: each step only
-  considers the candidates that most reduce the gap between ``target`` (category ->
-  fraction, summing to at most 1; the categories without a target share the rest) and
-  the fractions of the new selection so far; DIVERSITY and WEIGHTS choose among them
-  (else sample order). PREDICTIONS count objects: a sample's mass is split over the
-  categories of its objects.
+  distance) + weights``.
+* **BALANCE** (METADATA categories, or PREDICTIONS) without ``strength`` takes
+  precedence: each step only considers the candidates that most reduce the gap
+  between ``target`` (category -> fraction, summing to at most 1; the categories
+  without a target share the rest) and the fractions of the new selection so far;
+  DIVERSITY and WEIGHTS choose among them (else sample order). A candidate only in
+  categories without a share (target 0, or untargeted when the targets sum to 1) is
+  taken only once no candidate with a share is left. With ``strength`` BALANCE is
+  soft: ``strength *`` the gain, min-max normalised over the candidates, is added to
+  the joint score. PREDICTIONS count objects: a sample's mass is split over the
+  categories of its objects. A boolean metadata value matches its target key in any
+  case (``"true"``, ``"True"``).
+* ``strength`` is optional on every strategy (default 1), as in the Lightly docs:
+  the weight of a DIVERSITY or WEIGHTS term, of a BALANCE as above; THRESHOLD, a
+  hard filter, accepts it without effect.
 * Only THRESHOLD given: the first passing samples in sample order.
 * Size: ``nSamples`` (-1: no limit) and ``proportionSamples`` (of all n samples,
   rounded, at least 1); with both the smaller wins. Preselected samples condition
   DIVERSITY but are never returned and do not count.
+* ``select`` may return no sample; ``why_nothing_selected`` says why from its stats.
 * Rejected with ``SelectionError``: SIMILARITY (needs a query tag the local worker
   does not have), unknown keys or enum values, a strategy on an input it cannot use.
 
@@ -86,6 +99,7 @@ __all__ = [
     "SelectionResult",
     "scores_from_predictions",
     "select",
+    "why_nothing_selected",
 ]
 
 
@@ -98,7 +112,10 @@ def select(
     entries, limit = parse(config, n)
     pre = np.zeros(n, bool) if inputs.preselected is None else np.asarray(inputs.preselected, bool)
     plan = Plan(candidates=~pre, preselected=pre)
-    stats = [_apply(plan, where, inp, strat, inputs, seed) for where, inp, strat in entries]
+    stats = []
+    for where, inp, strat in entries:
+        stats.append(_apply(plan, where, inp, strat, inputs, seed))
+        stats[-1]["candidates_left"] = int(plan.candidates.sum())
     candidates = int(plan.candidates.sum())
     picked, stopped_by = run_plan(plan, limit)
     summary = {
@@ -111,6 +128,39 @@ def select(
         "strategies": stats,
     }
     return SelectionResult(picked, summary)
+
+
+def why_nothing_selected(stats: Mapping[str, Any]) -> str:
+    """Why a selection with these ``SelectionResult.stats`` picked no sample."""
+    total, pre = stats["n_samples_total"], stats["n_preselected"]
+    if total == pre:
+        return f"all {total} samples are preselected; there is nothing new to select"
+    left = total - pre
+    for i, entry in enumerate(stats["strategies"], 1):
+        if entry.get("candidates_left") == 0:
+            return f"strategy {i} ({_describe(entry)}) left none of the {left} candidates"
+    if stats["stopped_by"] == "minimum_distance":
+        return (
+            f"each of the {left} candidates is closer than "
+            "stopping_condition_minimum_distance to a preselected sample"
+        )
+    if stats["stopped_by"] == "duplicates":
+        return f"each of the {left} candidates is an exact duplicate of a preselected sample"
+    return f"none of the {left} candidates could be selected"
+
+
+def _describe(entry: Mapping[str, Any]) -> str:
+    """``THRESHOLD on METADATA lightly.sharpness BIGGER 5: 3 without a value, 7 removed``."""
+    inp, strat = entry["input"], entry["strategy"]
+    source = "/".join(str(inp[k]) for k in ("task", "score", "name", "key") if inp.get(k))
+    words = [strat["type"], "on", inp["type"], source]
+    if strat["type"] == "THRESHOLD":
+        words += [strat["operation"], str(strat["threshold"])]
+    counts = [f"{entry['missing_values']} without a value"] if entry.get("missing_values") else []
+    if entry.get("removed"):
+        counts.append(f"{entry['removed']} removed")
+    text = " ".join(w for w in words if w)
+    return f"{text}: {', '.join(counts)}" if counts else text
 
 
 def _check_alignment(inputs: SelectionInputs, n: int) -> None:
@@ -184,6 +234,7 @@ def _apply_balance(
     stats["missing_values"] = int((plan.candidates & ~valid).sum())
     plan.candidates &= valid
     goal = np.array([float(target.get(c, 0.0)) for c in columns])
+    strength = strat.get("strength")
     plan.balance.append(
         Balance(
             np.nan_to_num(matrix),
@@ -191,5 +242,6 @@ def _apply_balance(
             np.array([c not in target for c in columns]),
             columns,
             stats,
+            None if strength is None else float(strength),
         )
     )

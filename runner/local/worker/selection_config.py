@@ -161,8 +161,8 @@ def _check_strategy_fields(where: str, kind: str, strat: Mapping[str, Any]) -> N
     allowed = {"type"} | {
         "DIVERSITY": {"stopping_condition_minimum_distance", "strength"},
         "WEIGHTS": {"strength"},
-        "THRESHOLD": {"threshold", "operation"},
-        "BALANCE": {"target"},
+        "THRESHOLD": {"threshold", "operation", "strength"},
+        "BALANCE": {"target", "strength"},
     }[kind]
     extra = sorted(set(strat) - allowed)
     if extra:

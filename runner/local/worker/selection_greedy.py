@@ -31,13 +31,18 @@ class Diversity:
 
 @dataclass
 class Balance:
-    """A BALANCE term: the category fractions of each sample and the target."""
+    """A BALANCE term: the category fractions of each sample and the target.
+
+    Without ``strength`` it takes precedence over the other terms; with it, its gain
+    is one more weighted term of the joint score.
+    """
 
     matrix: np.ndarray  # (n, k) category fractions per sample
     goal: np.ndarray  # (k,) target fractions
     free: np.ndarray  # (k,) columns without a target
     columns: list[str]
     stats: dict[str, Any]
+    strength: float | None = None
 
 
 @dataclass
@@ -69,6 +74,7 @@ def run_plan(plan: Plan, limit: int) -> tuple[np.ndarray, str]:
         for t in terms:
             finite = [d for d in t.picked_at if np.isfinite(d)]
             t.term.stats["min_distance_selected"] = min(finite) if finite else None
+            t.term.stats["duplicates_skipped"] = t.duplicates_skipped
     for w in plan.weights:
         w.stats["mean_weight_candidates"] = float(w.values[idx].mean()) if len(idx) else None
         w.stats["mean_weight_selected"] = float(w.values[picked].mean()) if len(picked) else None
@@ -102,17 +108,22 @@ def _joint(
     """Greedy picks on the joint score (one pass over the candidates per pick)."""
     balances = [_BalanceState(b, idx) for b in balance]
     alive = np.ones(len(idx), bool)
+    for state in terms:
+        state.drop_duplicates(alive)
     chosen: list[int] = []
     pruned = False
     while len(chosen) < limit:
         pruned = any([t.prune(alive) for t in terms]) or pruned
         j = _choose(terms, weights, balances, alive)
         if j < 0:
-            return chosen, "minimum_distance" if pruned else "exhausted"
+            if pruned:
+                return chosen, "minimum_distance"
+            return chosen, "duplicates" if any(t.duplicates_skipped for t in terms) else "exhausted"
         chosen.append(j)
         alive[j] = False
         for state in terms:
             state.add(j)
+            state.drop_duplicates(alive, j)
         for balance_state in balances:
             balance_state.add(j)
     return chosen, "n_samples"
@@ -135,14 +146,37 @@ def _choose(
         top = distance[alive].max()
         if top > 0:
             score += t.term.strength * distance / top
-    if balances:
-        gain = np.sum([b.gain() for b in balances], axis=0)
+    if not balances:
+        return int(np.argmax(np.where(alive, score, -np.inf)))
+    leading = [b for b in balances if b.strength is None]
+    for b in balances:
+        if b.strength is not None:
+            score += b.strength * _min_max(b.gain(), alive)
+    for b in leading:
+        # never a category without target share while one with a share has candidates
+        wanted = alive & (b.wanted > 0)
+        if wanted.any():
+            alive = wanted
+    if leading:
+        gain = np.sum([b.gain() for b in leading], axis=0)
         alive = alive & (gain >= gain[alive].max() - 1e-9)
-    return int(np.argmax(np.where(alive, score, -np.inf)))
+    ranked = np.where(alive, score, -np.inf)
+    # ties (all gains 0 once on target) go to the most mass in categories with a share
+    tied = ranked >= ranked.max()
+    wanted_mass = np.sum([b.wanted for b in balances], axis=0)
+    return int(np.argmax(np.where(tied, wanted_mass, -np.inf)))
+
+
+def _min_max(values: np.ndarray, alive: np.ndarray) -> np.ndarray:
+    """``values`` scaled so that the alive ones span [0, 1] (all 0 when they are equal)."""
+    low, high = values[alive].min(), values[alive].max()
+    scaled: np.ndarray = (values - low) / (high - low) if high > low else np.zeros(len(values))
+    return scaled
 
 
 class _DiversityState:
-    """Squared distance of every candidate to its nearest selected (or preselected) point."""
+    """Squared distance of every candidate to its nearest selected (or preselected) point,
+    and the candidates' exact duplicates, which are dropped when their twin is a centre."""
 
     def __init__(self, term: Diversity, idx: np.ndarray, preselected: np.ndarray) -> None:
         self.term = term
@@ -157,6 +191,22 @@ class _DiversityState:
         self.stop2 = None if term.stop is None or term.stop <= 0 else float(term.stop) ** 2
         self.picked_at: list[float] = []
         self._buf = np.empty(len(idx), np.float32)
+        self.dead, self.group, self.members = _exact_duplicates(
+            term.points, idx, np.flatnonzero(preselected & term.valid)
+        )
+        self.duplicates_skipped = 0
+
+    def drop_duplicates(self, alive: np.ndarray, j: int | None = None) -> None:
+        """Mark not ``alive`` the exact duplicates (distance 0) of the new pick ``j``, or,
+        without ``j``, of the preselected samples."""
+        if j is None:
+            twins = self.dead
+        elif self.group[j] >= 0:
+            twins = self.members[self.group[j]]
+        else:
+            return
+        self.duplicates_skipped += int(alive[twins].sum())
+        alive[twins] = False
 
     def ranking(self) -> np.ndarray:
         """Squared distances to rank by; before any centre, to the candidates' mean."""
@@ -199,6 +249,7 @@ class _Farthest:
     def __init__(self, state: _DiversityState) -> None:
         self.s = state
         self.alive = np.ones(len(state.x), bool)
+        state.drop_duplicates(self.alive)
         self.pending: list[int] = []
         self.order = np.zeros(0, np.int64)
         self.complete = False
@@ -217,7 +268,7 @@ class _Farthest:
                 self._refresh()
                 j = int(self.order[0]) if len(self.order) else -1
                 if j < 0 or not self.alive[j]:
-                    return chosen, "exhausted"
+                    return chosen, "duplicates" if self.s.duplicates_skipped else "exhausted"
                 found = (j, float(self.s.mind[j]))
             if self.s.stop2 is not None and found[1] < self.s.stop2:
                 return chosen, "minimum_distance"
@@ -228,6 +279,7 @@ class _Farthest:
     def _take(self, j: int, value: float) -> None:
         self.s.picked_at.append(float(np.sqrt(value)))
         self.alive[j] = False
+        self.s.drop_duplicates(self.alive, j)
         self.pending.append(j)
         self.s.empty = False
 
@@ -269,6 +321,62 @@ class _Farthest:
         return None
 
 
+def _exact_duplicates(
+    points: np.ndarray, idx: np.ndarray, centres: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Exact duplicates among the candidates ``points[idx]`` and the centres ``points[centres]``.
+
+    Returns the candidates equal to a centre; per candidate its group of equal
+    candidates (-1: none); each group's candidates (positions in ``idx``). Rows are
+    bucketed by a hash of their bytes and only colliding rows are compared.
+    """
+    rows = np.concatenate([idx, centres])
+    hashes = _row_hashes(points, rows)
+    order = np.argsort(hashes, kind="stable")
+    sorted_hashes = hashes[order]
+    same = sorted_hashes[1:] == sorted_hashes[:-1]
+    dead = np.zeros(0, np.int64)
+    group = np.full(len(idx), -1, np.int64)
+    if not same.any():
+        return dead, group, []
+    colliding = order[np.flatnonzero(np.r_[same, False] | np.r_[False, same])]
+    block = np.ascontiguousarray(points[rows[colliding]], dtype=np.float32) + np.float32(0.0)
+    keys = block.view(np.dtype((np.void, block.dtype.itemsize * block.shape[1]))).ravel()
+    _, label, count = np.unique(keys, return_inverse=True, return_counts=True)
+    label = label.ravel()
+    several = count[label] > 1
+    colliding, label = colliding[several], label[several]
+    is_candidate = colliding < len(idx)
+    with_centre = np.unique(label[~is_candidate])
+    dead_mask = is_candidate & np.isin(label, with_centre)
+    dead = colliding[dead_mask]
+    keep = is_candidate & ~dead_mask
+    colliding, label = colliding[keep], label[keep]
+    members: list[np.ndarray] = []
+    if len(colliding):
+        by_label = np.argsort(label, kind="stable")
+        colliding, label = colliding[by_label], label[by_label]
+        starts = np.flatnonzero(np.r_[True, label[1:] != label[:-1]])
+        for part in np.split(colliding, starts[1:]):
+            if len(part) > 1:
+                group[part] = len(members)
+                members.append(part)
+    return dead, group, members
+
+
+def _row_hashes(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of the float32 bytes of each ``points[rows]`` (equal rows, equal hashes)."""
+    dim = points.shape[1] if points.ndim == 2 else 1
+    factors = np.random.default_rng(5).integers(1, 2**63, dim, dtype=np.uint64) | np.uint64(1)
+    out = np.empty(len(rows), np.uint64)
+    for start in range(0, len(rows), 1024):
+        part = points[rows[start : start + 1024]].astype(np.float32) + np.float32(0.0)  # -0 -> 0
+        words = part.reshape(len(part), dim).view(np.uint32).astype(np.uint64)
+        words *= factors  # wraps modulo 2**64
+        out[start : start + 1024] = words.sum(axis=1)
+    return out
+
+
 def _min_sq_distances(x: np.ndarray, sq: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Squared distance of each row of ``x`` to its nearest centre (inf without centres)."""
     out = np.full(len(x), np.inf, np.float32)
@@ -290,6 +398,10 @@ class _BalanceState:
         self.free = term.free
         self.rest = max(0.0, 1.0 - float(term.goal.sum()))
         self.sums = np.zeros(len(term.goal))
+        self.strength = term.strength
+        share = (term.goal > 0) | (term.free & (self.rest > 0))
+        #: each candidate's mass in categories with a target share
+        self.wanted: np.ndarray = self.p @ share.astype(np.float64)
 
     def gain(self) -> np.ndarray:
         total = self.sums.sum()

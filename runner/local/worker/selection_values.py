@@ -78,7 +78,7 @@ def category_fractions(
     """
     if inp["type"] == "METADATA":
         raw = _metadata_values(where, inp, inputs)
-        labels = [None if v is None else _category(v) for v in raw]
+        labels = [None if v is None else _category(v, target) for v in raw]
         columns = sorted({x for x in labels if x is not None} | set(target))
         position = {name: j for j, name in enumerate(columns)}
         matrix = np.zeros((len(labels), len(columns)))
@@ -139,7 +139,8 @@ def _prediction_name(where: str, inp: Mapping[str, Any]) -> str:
 def _prediction_counts(
     where: str, inp: Mapping[str, Any], inputs: SelectionInputs
 ) -> tuple[np.ndarray, list[str]]:
-    """(n, k) object counts per category name of the task, NaN rows: no predictions."""
+    """(n, k) object counts per category name of the task; NaN rows: no prediction entry
+    (an empty list is an image with 0 objects)."""
     task = inp["task"]
     if task not in inputs.predictions:
         raise SelectionError(
@@ -163,7 +164,7 @@ def _prediction_counts(
     position = {name: j for j, name in enumerate(columns)}
     counts = np.zeros((len(per_sample), len(columns)))
     for i, row in enumerate(labels):
-        if not per_sample[i]:
+        if per_sample[i] is None:
             counts[i] = np.nan
         for label in row:
             if label in position:
@@ -171,8 +172,14 @@ def _prediction_counts(
     return counts, columns
 
 
-def _category(value: Any) -> str:
-    """A metadata value as a category name (``2.0`` -> ``"2"``)."""
+def _category(value: Any, target: Mapping[str, Any]) -> str:
+    """A metadata value as a category name (``2.0`` -> ``"2"``); a boolean is the target
+    key spelling it in any case (``"true"``, ``"TRUE"``), else ``"True"``/``"False"``."""
+    if isinstance(value, bool):
+        name = str(value)
+        if name in target:
+            return name
+        return next((str(k) for k in target if str(k).lower() == name.lower()), name)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return value if isinstance(value, str) else str(value)

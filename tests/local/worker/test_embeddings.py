@@ -17,6 +17,7 @@ from runner.local.worker.embeddings import (
     embed_image,
     embeddings_csv,
     load_image,
+    normalize_rows,
     read_embeddings_csv,
     scan_images,
 )
@@ -183,3 +184,10 @@ def test_scan_gives_each_image_the_metadata_an_upload_would_have() -> None:
         path.write_bytes(small)
         uploaded = prepare_image(path, "small.jpg", with_thumbnail=False).meta_data
     assert scan.metadata["small.jpg"] == uploaded
+
+
+def test_normalize_rows_scales_to_unit_length_and_keeps_zero_rows() -> None:
+    matrix = np.array([[3.0, 4.0], [0.0, 0.0], [-0.5, 0.0], [1e-30, 0.0]], np.float32)
+    unit = normalize_rows(matrix)
+    assert unit.dtype == np.float32
+    assert unit.tolist() == [[0.6000000238418579, 0.800000011920929], [0, 0], [-1, 0], [1, 0]]

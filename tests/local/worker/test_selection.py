@@ -13,6 +13,7 @@ from runner.local.worker.selection import (
     SelectionInputs,
     scores_from_predictions,
     select,
+    why_nothing_selected,
 )
 
 DIVERSITY = {"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}
@@ -759,3 +760,190 @@ def test_nothing_to_select(strategy: dict[str, Any]) -> None:
     assert empty.stats["stopped_by"] == "exhausted"
     taken = make_inputs(4, embeddings=np.eye(4, dtype=np.float32), preselected=np.ones(4, bool))
     assert select({"nSamples": 3, "strategies": [strategy]}, taken).selected.tolist() == []
+
+
+# --- findings of the comparison with the Lightly Worker docs ------------------------------
+
+
+def test_an_empty_prediction_list_counts_zero_objects() -> None:
+    box = {"type": "OBJECT_DETECTION", "categoryId": 0, "score": 0.9, "bbox": [0, 0, 1, 1]}
+    per_sample: list[Any] = [[box]] * 3 + [[]] * 4 + [None] * 2 + [[box, box]]
+    inputs = make_inputs(10, predictions={"det": per_sample})
+    count = {"type": "PREDICTIONS", "task": "det", "name": "CATEGORY_COUNT"}
+    fewer = {"type": "THRESHOLD", "threshold": 1, "operation": "SMALLER"}
+    result = select({"nSamples": -1, "strategies": [{"input": count, "strategy": fewer}]}, inputs)
+    assert result.selected.tolist() == [3, 4, 5, 6]
+    assert result.stats["strategies"][0]["missing_values"] == 2  # no prediction entry at all
+    weights = {"input": count, "strategy": {"type": "WEIGHTS", "strength": -1}}
+    assert sorted(select({"nSamples": 4, "strategies": [weights]}, inputs).selected) == [3, 4, 5, 6]
+
+
+def test_diversity_never_picks_an_exact_duplicate() -> None:
+    distinct = np.random.default_rng(3).standard_normal((5, 8)).astype(np.float32)
+    points = np.tile(distinct, (10, 1))  # 5 vectors x 10 copies
+    result = select({"nSamples": 20, "strategies": [DIVERSITY]}, make_inputs(50, embeddings=points))
+    assert sorted(result.selected % 5) == [0, 1, 2, 3, 4]
+    assert result.stats["stopped_by"] == "duplicates"
+    assert result.stats["strategies"][0]["duplicates_skipped"] == 45
+    assert result.stats["strategies"][0]["min_distance_selected"] > 0
+    weighted = {
+        "nSamples": 20,
+        "strategies": [
+            DIVERSITY,
+            {
+                "input": {"type": "SCORES", "task": "t", "score": "s"},
+                "strategy": {"type": "WEIGHTS"},
+            },
+        ],
+    }
+    scores = {"t/s": np.arange(50.0)}
+    joint = select(weighted, make_inputs(50, embeddings=points, scores=scores))
+    assert sorted(joint.selected % 5) == [0, 1, 2, 3, 4]
+    assert joint.stats["stopped_by"] == "duplicates"
+
+
+def test_duplicates_of_preselected_samples_are_not_candidates() -> None:
+    distinct = np.eye(4, dtype=np.float32) * 3
+    origins = np.array([[0, 0, 0, 0], [0, 0, 0, -0.0]], np.float32)  # -0.0 equals 0.0
+    points = np.vstack([distinct, distinct, origins])
+    pre = np.zeros(10, bool)
+    pre[[0, 8]] = True
+    result = select(
+        {"nSamples": 9, "strategies": [DIVERSITY]},
+        make_inputs(10, embeddings=points, preselected=pre),
+    )
+    assert sorted(result.selected % 4) == [1, 2, 3]
+    assert not {4, 9} & set(result.selected.tolist())  # copies of preselected samples
+    assert result.stats["strategies"][0]["duplicates_skipped"] == 5
+
+
+def test_nearly_equal_vectors_are_not_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner.local.worker import selection_greedy
+
+    points = np.array([[1.0, 0.0], [1.0, 1e-6], [1.0, 0.0], [0.0, 1.0]], np.float32)
+    # every row in one hash bucket: the rows themselves decide
+    monkeypatch.setattr(
+        selection_greedy, "_row_hashes", lambda p, rows: np.zeros(len(rows), np.uint64)
+    )
+    result = select({"nSamples": 4, "strategies": [DIVERSITY]}, make_inputs(4, embeddings=points))
+    assert sorted(result.selected.tolist()) in ([0, 1, 3], [1, 2, 3])
+
+
+def weather_balance(target: dict[str, float], **strategy: Any) -> dict[str, Any]:
+    return {
+        "input": {"type": "METADATA", "key": "weather.scenario"},
+        "strategy": {"type": "BALANCE", "target": target, **strategy},
+    }
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [(20, {"cloudy": 10, "rainy": 10}), (25, {"cloudy": 15, "rainy": 10}), (35, {"cloudy": 20, "rainy": 10, "sunny": 5})],
+)  # fmt: skip
+def test_balance_ties_never_go_to_a_category_without_share(
+    n: int, expected: dict[str, int], reverse: bool
+) -> None:
+    metadata = weather({"sunny": 70, "cloudy": 20, "rainy": 10})
+    metadata = metadata[::-1] if reverse else metadata
+    for target in ({"rainy": 0.5, "cloudy": 0.5}, {"rainy": 0.5, "cloudy": 0.5, "sunny": 0}):
+        config = {"nSamples": n, "strategies": [weather_balance(target)]}
+        result = select(config, make_inputs(100, metadata=metadata))
+        assert Counter(metadata[i]["weather"]["scenario"] for i in result.selected) == expected
+
+
+def test_balance_strength_weighs_it_against_the_other_terms() -> None:
+    metadata = weather({"a": 10, "b": 10})
+    heavy_a = {"t/w": np.array([1.0] * 10 + [0.0] * 10)}
+    inputs = make_inputs(20, metadata=metadata, scores=heavy_a)
+    weights = {"input": {"type": "SCORES", "task": "t", "score": "w"}, "strategy": {"type": "WEIGHTS"}}  # fmt: skip
+
+    def picked(**strength: Any) -> Counter[str]:
+        balance = {
+            "input": {"type": "METADATA", "key": "weather.scenario"},
+            "strategy": {"type": "BALANCE", "target": {"a": 0.5, "b": 0.5}, **strength},
+        }
+        result = select({"nSamples": 10, "strategies": [weights, balance]}, inputs)
+        return Counter(metadata[i]["weather"]["scenario"] for i in result.selected)
+
+    assert picked() == {"a": 5, "b": 5}  # without strength BALANCE takes precedence
+    assert picked(strength=10) == {"a": 5, "b": 5}
+    assert picked(strength=0.1) == {"a": 10}
+    assert picked(strength=0) == {"a": 10}
+
+
+def test_soft_balance_alone_breaks_ties_toward_categories_with_share() -> None:
+    metadata = weather({"sunny": 70, "cloudy": 20, "rainy": 10})
+    config = {"nSamples": 20, "strategies": [weather_balance({"rainy": 0.5, "cloudy": 0.5}, strength=1)]}  # fmt: skip
+    result = select(config, make_inputs(100, metadata=metadata))
+    got = Counter(metadata[i]["weather"]["scenario"] for i in result.selected)
+    assert got == {"cloudy": 10, "rainy": 10}
+
+
+def test_threshold_accepts_strength_without_effect() -> None:
+    scores = {"t/s": np.array([0.1, 0.2, 0.5, 0.7, 0.9])}
+    for strength in (0.5, -3, 0):
+        threshold = {"type": "THRESHOLD", "threshold": 0.5, "operation": "BIGGER", "strength": strength}  # fmt: skip
+        config = {
+            "nSamples": -1,
+            "strategies": [
+                {"input": {"type": "SCORES", "task": "t", "score": "s"}, "strategy": threshold}
+            ],
+        }
+        assert select(config, make_inputs(5, scores=scores)).selected.tolist() == [3, 4]
+
+
+@pytest.mark.parametrize(
+    ("true", "false"), [("true", "false"), ("True", "False"), ("TRUE", "false")]
+)
+def test_boolean_metadata_matches_targets_in_any_case(true: str, false: str) -> None:
+    metadata = [{"night": True}] * 30 + [{"night": False}] * 30
+    config = {
+        "nSamples": 10,
+        "strategies": [
+            {
+                "input": {"type": "METADATA", "key": "night"},
+                "strategy": {"type": "BALANCE", "target": {true: 0.8, false: 0.2}},
+            }
+        ],
+    }
+    result = select(config, make_inputs(60, metadata=metadata))
+    assert Counter(metadata[i]["night"] for i in result.selected) == {True: 8, False: 2}
+    assert result.stats["strategies"][0]["achieved"] == pytest.approx({true: 0.8, false: 0.2})
+
+
+def test_why_nothing_selected_names_the_strategy_that_filtered_everything() -> None:
+    sharp = [{"lightly": {"sharpness": float(v)}} for v in (1, 2, 3)] + [{"lightly": {}}]
+    config = {
+        "nSamples": 2,
+        "strategies": [
+            {
+                "input": {"type": "METADATA", "key": "lightly.sharpness"},
+                "strategy": {"type": "THRESHOLD", "threshold": 10, "operation": "BIGGER"},
+            },
+            {"input": {"type": "RANDOM"}, "strategy": {"type": "WEIGHTS"}},
+        ],
+    }
+    result = select(config, make_inputs(4, metadata=sharp))
+    assert result.selected.tolist() == []
+    assert why_nothing_selected(result.stats) == (
+        "strategy 1 (THRESHOLD on METADATA lightly.sharpness BIGGER 10: "
+        "1 without a value, 3 removed) left none of the 4 candidates"
+    )
+
+
+def test_why_nothing_selected_without_new_candidates() -> None:
+    points = np.eye(3, dtype=np.float32)
+    everything = make_inputs(3, embeddings=points, preselected=np.ones(3, bool))
+    result = select({"nSamples": 2, "strategies": [DIVERSITY]}, everything)
+    assert why_nothing_selected(result.stats) == (
+        "all 3 samples are preselected; there is nothing new to select"
+    )
+    copies = make_inputs(
+        3, embeddings=np.vstack([points[:1]] * 3), preselected=np.array([True, False, False])
+    )
+    result = select({"nSamples": 2, "strategies": [DIVERSITY]}, copies)
+    assert result.selected.tolist() == []
+    assert why_nothing_selected(result.stats) == (
+        "each of the 2 candidates is an exact duplicate of a preselected sample"
+    )
