@@ -419,3 +419,42 @@ def test_empty_prediction_lists_are_images_with_zero_objects(
     tag = api.get(f"/v1/docker/runs/{run['id']}/tags").get_json()[0]
     picked = api.get(f"{d}/tags/{tag['id']}/filenames").get_json()
     assert sorted(picked) == sorted(names[5:10] + names[15:20])  # 20-29: no predictions
+
+
+def test_custom_metadata_from_the_datasource_s_lightly_metadata_folder(
+    api: Api, dataset: str, images: Path, workers: Callable[..., Any]
+) -> None:
+    """The Lightly Worker's format: schema.json and one <file>.json per image; the
+    samples have no customMetaData through the API."""
+    workers(1)
+    assert wait_run(api, schedule(api, dataset))["state"] == "COMPLETED"
+    d = f"/v1/datasets/{dataset}"
+    names = api.get(f"{d}/mappings", query={"field": "fileName"}).get_json()
+    folder = images / ".lightly/metadata"
+    folder.mkdir(parents=True)
+    schema = [{"name": "Weather", "path": "weather", "defaultValue": "", "valueDataType": "CATEGORICAL_STRING"}]  # fmt: skip
+    (folder / "schema.json").write_text(json.dumps(schema))
+    for i, name in enumerate(names[:20]):
+        path = folder / Path(name).with_suffix(".json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        weather = "rainy" if i < 4 else "sunny"
+        path.write_text(json.dumps({"file_name": name, "type": "image", "metadata": {"weather": weather}}))  # fmt: skip
+    rainy = {
+        "nSamples": 4,
+        "strategies": [
+            {
+                "input": {"type": "METADATA", "key": "weather"},
+                "strategy": {"type": "BALANCE", "target": {"rainy": 1.0}},
+            }
+        ],
+    }
+    run = wait_run(api, schedule(api, dataset, rainy))
+    assert run["state"] == "COMPLETED", run.get("message")
+    tag = api.get(f"/v1/docker/runs/{run['id']}/tags").get_json()[0]
+    picked = api.get(f"{d}/tags/{tag['id']}/filenames").get_json()
+    assert sorted(picked) == sorted(names[:4])
+
+    (folder / Path(names[0]).with_suffix(".json")).write_text('{"metadata": 5}')
+    run = wait_run(api, schedule(api, dataset, rainy))
+    assert run["state"] == "FAILED"
+    assert "must be a JSON object with a 'metadata' object" in run["message"]

@@ -18,7 +18,9 @@
   scan; rows scaled to unit length unless ``docker.normalizeEmbeddings`` is false, as
   the Lightly Worker's default), active-learning scores (``"<tag name>/<scoreType>"``), predictions (API
   documents, then ``.lightly/predictions/<task>/`` files of the datasource) and
-  metadata (``customMetaData`` plus the image metadata under ``lightly``).
+  metadata (``customMetaData``, else the ``metadata`` of the datasource's
+  ``.lightly/metadata/<file>.json`` when it has a ``schema.json`` there, plus the
+  image metadata under ``lightly``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from runner.local.worker.selection import SelectionInputs
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 PREDICTIONS = ".lightly/predictions"
+METADATA = ".lightly/metadata"
 TASK_TYPES = {
     "classification": "CLASSIFICATION",
     "object-detection": "OBJECT_DETECTION",
@@ -251,8 +254,12 @@ def gather(
     samples = [s for s in (json.loads(r["data"]) for r in rows) if s["fileName"] in readable]
     names = [s["fileName"] for s in samples]
     vectors, description, computed = _embeddings(dataset_id, names, scan, source, docker)
+    files = _file_metadata(
+        source, [n for s, n in zip(samples, names, strict=True) if not s.get("customMetaData")]
+    )
     metadata = [
-        {**(s.get("customMetaData") or {}), "lightly": s.get("metaData") or {}} for s in samples
+        {**(s.get("customMetaData") or files.get(n) or {}), "lightly": s.get("metaData") or {}}
+        for s, n in zip(samples, names, strict=True)
     ]
     inputs = SelectionInputs(
         filenames=names,
@@ -263,6 +270,24 @@ def gather(
         category_names=predictions.categories,
     )
     return Gathered(inputs, description, computed)
+
+
+def _file_metadata(source: Source, names: list[str]) -> dict[str, dict[str, Any]]:
+    """The ``metadata`` object of each of ``names``' ``.lightly/metadata/<file>.json``
+    (Lightly Worker format), when the datasource has a ``schema.json`` there."""
+    if not names or source.read_optional(f"{METADATA}/schema.json") is None:
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for name in names:
+        relative = f"{METADATA}/{PurePosixPath(name).with_suffix('')}.json"
+        data = _json_file(source, relative)
+        if data is None:
+            continue
+        values = data.get("metadata") if isinstance(data, dict) else None
+        if not isinstance(values, dict):
+            raise RunFailed(f"{relative} must be a JSON object with a 'metadata' object")
+        found[name] = values
+    return found
 
 
 def _embeddings(
