@@ -62,7 +62,8 @@ def wait_compute_worker_run(client: Any, args: dict[str, Any]) -> dict[str, Any]
         ended = f"{info.state}: {info.message}" if info.message else info.state
         raise WorkerRunUnsuccessful(
             f"the Lightly Worker run {outputs['run_id'] or scheduled_run_id} ended {ended} "
-            "(with allow_failure: true the step succeeds and later steps can read "
+            "(--resume waits on this same run again: start the workflow anew to schedule "
+            "another; with allow_failure: true the step succeeds and later steps can read "
             "steps.<id>.outputs.succeeded)"
         )
     return outputs
