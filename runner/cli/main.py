@@ -188,6 +188,13 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=_int_between(0, None), default=1, help="local compute workers (0: none)"
     )
+    parser.add_argument(
+        "--local-root",
+        action="append",
+        metavar="DIR",
+        help="a folder LOCAL datasources may be in (repeatable; default: the current folder). "
+        "The server reads and serves such a folder to any user with a token",
+    )
 
 
 COMMANDS = ("run", "validate", "plan", "actions", "schema", "runs", "serve")

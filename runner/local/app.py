@@ -49,6 +49,9 @@ class ServerConfig:
     #: external base URL for links in responses, e.g. http://127.0.0.1:5123
     public_url: str = ""
     max_body_bytes: int = MAX_BODY_BYTES
+    #: the folders LOCAL datasources may be in (none: any folder, for a server that
+    #: only its own user reaches, as ``--local``'s)
+    local_roots: tuple[Path, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -83,8 +83,10 @@ def _public_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 
-def _build(data_dir: Path, host: str, port: int) -> tuple[Flask, BaseWSGIServer, str]:
-    config = ServerConfig(data_dir=Path(data_dir))
+def _build(
+    data_dir: Path, host: str, port: int, local_roots: tuple[Path, ...] = ()
+) -> tuple[Flask, BaseWSGIServer, str]:
+    config = ServerConfig(data_dir=Path(data_dir), local_roots=local_roots)
     app = create_app(config)
     try:
         server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
@@ -121,11 +123,13 @@ def serve(
     token: str | None,
     workers: int = 1,
     out: TextIO | None = None,
+    local_roots: tuple[Path, ...] = (),
 ) -> None:
-    """Run the server in the foreground until interrupted."""
+    """Run the server in the foreground until interrupted; LOCAL datasources only under
+    ``local_roots`` (if given)."""
     out = out or sys.stdout
     token, generated = _setup_token(Path(data_dir), token)
-    app, server, url = _build(Path(data_dir), host, port)
+    app, server, url = _build(Path(data_dir), host, port, local_roots)
     if generated:
         print(f"Local Lightly server on {url}; token: {token}", file=out)
         print(f"(stored in {Path(data_dir) / TOKEN_FILE}; it is not printed again)", file=out)

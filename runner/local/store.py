@@ -292,4 +292,9 @@ class Store:
 def data_dir_store(data_dir: Path) -> Store:
     """The Store of a data directory (``<data_dir>/lightly.sqlite3``)."""
     os.makedirs(data_dir, exist_ok=True)
-    return Store(Path(data_dir) / "lightly.sqlite3")
+    path = Path(data_dir) / "lightly.sqlite3"
+    # it holds every user's token and the URL-signing key: the owner's alone (SQLite
+    # gives its -wal and -shm files the database's permissions)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+    return Store(path)

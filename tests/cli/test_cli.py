@@ -214,6 +214,22 @@ def test_serve_on_a_busy_port_is_a_usage_error(
     assert opened and set(map(id, closed)) == set(map(id, opened))  # no database left open
 
 
+def test_serve_s_local_roots_default_to_the_current_folder_and_must_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runner.local import server
+
+    given: list[tuple[Path, ...]] = []
+    monkeypatch.setattr(server, "serve", lambda **kwargs: given.append(kwargs["local_roots"]))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "images").mkdir()
+    assert main(["serve"]) == 0
+    assert main(["serve", "--local-root", "images", "--local-root", "/"]) == 0
+    assert given == [(tmp_path,), (tmp_path / "images", Path("/"))]
+    assert main(["serve", "--local-root", "nowhere"]) == 2
+    assert f"error: --local-root: not a folder: {tmp_path / 'nowhere'}" in capsys.readouterr().err
+
+
 def test_invalid_input_value(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

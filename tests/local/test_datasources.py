@@ -360,3 +360,49 @@ def test_a_bad_local_path_stored_earlier_answers_4xx_everywhere(
         assert response.status_code == 400, response.get_json()
         assert response.get_json()["code"] == "DATASET_DATASOURCE_INVALID"
     assert api.get(f"{d}/datasource").get_json()["fullPath"] == bad["fullPath"]
+
+
+def test_the_server_s_own_data_folder_is_never_served_through_a_datasource(
+    api: Api, make_dataset: Callable[..., str], tmp_path: Path
+) -> None:
+    """A datasource at a folder holding the data folder (here tmp_path, holding data/)
+    would otherwise serve the database with every user's token."""
+    dataset_id = make_dataset("wide", 0)
+    body = {"type": "LOCAL", "fullPath": str(tmp_path), "purpose": "INPUT_OUTPUT"}
+    assert api.put(f"/v1/datasets/{dataset_id}/datasource", json=body).status_code == 200
+    d = f"/v1/datasets/{dataset_id}/datasource"
+    url = api.get(f"{d}/readurlRedirect", query={"path": "data/lightly.sqlite3"})
+    response = api.client.get(_path(url.headers["Location"]))
+    assert response.status_code == 403 and b"SQLite" not in response.data
+    assert "does not serve its own data folder" in response.get_json()["error"]
+
+
+def test_a_server_with_local_roots_refuses_datasources_elsewhere(
+    tmp_path: Path, images: Path
+) -> None:
+    from runner.local.app import ServerConfig, create_app
+    from tests.local.conftest import TOKEN_A
+
+    config = ServerConfig(data_dir=tmp_path / "rooted", local_roots=(images,))
+    app = create_app(config)
+    app.extensions["lightly_store"].ensure_user("a@x", TOKEN_A)
+    api = Api(app.test_client(), TOKEN_A)
+    dataset_id = api.post("/v1/datasets", json={"name": "rooted", "type": "Images"}).get_json()[
+        "id"
+    ]
+    d = f"/v1/datasets/{dataset_id}/datasource"
+    for outside in ("/", str(tmp_path), f"{images}/../", "file:///etc"):
+        body = {"type": "LOCAL", "fullPath": outside, "purpose": "INPUT_OUTPUT"}
+        response = api.put(d, json=body)
+        assert response.status_code == 400, outside
+        assert (
+            "outside the folders this server serves LOCAL datasources from"
+            in (response.get_json()["error"])
+        )
+    inside = {"type": "LOCAL", "fullPath": str(images / "sub"), "purpose": "INPUT_OUTPUT"}
+    assert api.put(d, json=inside).status_code == 200
+    app.extensions["lightly_store"].close()
+
+
+def test_the_database_is_readable_by_its_owner_only(app: Flask, tmp_path: Path) -> None:
+    assert (tmp_path / "data" / "lightly.sqlite3").stat().st_mode & 0o077 == 0

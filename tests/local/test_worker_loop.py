@@ -458,3 +458,16 @@ def test_custom_metadata_from_the_datasource_s_lightly_metadata_folder(
     run = wait_run(api, schedule(api, dataset, rainy))
     assert run["state"] == "FAILED"
     assert "must be a JSON object with a 'metadata' object" in run["message"]
+
+
+@pytest.mark.parametrize("listed", ["../outside.txt", "/etc/hostname"])
+def test_a_relevant_filenames_file_outside_the_datasource_is_not_read(
+    api: Api, dataset: str, images: Path, workers: Callable[..., Any], listed: str
+) -> None:
+    (images.parent / "outside.txt").write_text("group-00/frame-000.jpg\n")
+    workers(1)
+    run = wait_run(
+        api, schedule(api, dataset, config={"docker": {"relevantFilenamesFile": listed}})
+    )
+    assert run["state"] == "FAILED"
+    assert f"relevantFilenamesFile {listed!r} is not in {images}" in run["message"]

@@ -25,7 +25,7 @@ from typing import IO
 
 from flask import Blueprint, Response, request
 
-from runner.local.app import get_blobs
+from runner.local.app import get_blobs, get_config
 from runner.local.blobs import BlobStore, safe_key
 from runner.local.errors import ApiError
 from runner.local.routes._input import no_content
@@ -69,11 +69,16 @@ def _locate(key: str) -> tuple[Path, str]:
 
 
 def _inside(root: Path, relative: str) -> Path:
-    """``root/relative``, refusing anything that resolves (symlinks) outside ``root``."""
+    """``root/relative``, refusing anything that resolves (symlinks) outside ``root``, and,
+    through a datasource, anything in the server's own data folder (tokens, blobs)."""
     real_root = os.path.realpath(root)
     target = os.path.realpath(root / relative)
     if os.path.commonpath([real_root, target]) != real_root:
         raise ApiError(403, "FORBIDDEN", "the blob path leaves its storage root")
+    data = os.path.realpath(get_config().data_dir)
+    own_data = os.path.commonpath([real_root, data]) == data  # the blob store itself
+    if not own_data and os.path.commonpath([target, data]) == data:
+        raise ApiError(403, "FORBIDDEN", "the local server does not serve its own data folder")
     return Path(target)
 
 

@@ -25,7 +25,7 @@ from flask import Blueprint, Response, jsonify, redirect
 from flask.typing import ResponseReturnValue
 
 from runner.local.access import require_dataset
-from runner.local.app import get_blobs, get_store
+from runner.local.app import get_blobs, get_config, get_store
 from runner.local.errors import ApiError, bad_request
 from runner.local.routes import _listing
 from runner.local.routes._datasource_configs import PURPOSES, validate_config
@@ -89,7 +89,23 @@ def local_root(config: dict[str, Any]) -> Path | None:
             f"the LOCAL datasource path {full_path!r} cannot be used: {error}",
             "DATASET_DATASOURCE_INVALID",
         ) from None
+    roots = get_config().local_roots
+    if roots and not any(within(path, root) for root in roots):
+        # the server reads and serves a LOCAL folder itself: a user's datasource at / would
+        # serve every file this process can read, other users' tokens included
+        shown = ", ".join(str(root) for root in roots)
+        raise bad_request(
+            f"the LOCAL datasource path {full_path!r} is outside the folders this server "
+            f"serves LOCAL datasources from ({shown}; lightly-run serve --local-root DIR)",
+            "DATASET_DATASOURCE_INVALID",
+        )
     return path
+
+
+def within(path: Path | str, folder: Path | str) -> bool:
+    """Whether ``path`` is ``folder`` or inside it, symlinks resolved."""
+    real_path, real_folder = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([real_path, real_folder]) == real_folder
 
 
 def local_file_key(dataset_id: str, relative: str) -> str | None:

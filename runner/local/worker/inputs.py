@@ -37,9 +37,9 @@ from urllib.parse import quote
 import numpy as np
 
 from runner.local import bitmask
-from runner.local.app import get_blobs, get_store
+from runner.local.app import get_blobs, get_config, get_store
 from runner.local.routes.datasets import update_dataset
-from runner.local.routes.datasources import active_datasource, local_root
+from runner.local.routes.datasources import active_datasource, local_root, within
 from runner.local.routes.embeddings import csv_key
 from runner.local.routes.samples import file_names, insert_sample
 from runner.local.routes.tags import INITIAL_TAG, dataset_size, insert_tag, tags_of
@@ -82,12 +82,18 @@ class Source:
 
 
 class DirectorySource(Source):
-    def __init__(self, root: Path, relevant: str | None) -> None:
+    """A folder; never the server's own data folder ``excluded`` (tokens, other users' blobs)."""
+
+    def __init__(self, root: Path, relevant: str | None, excluded: Path) -> None:
         self.root, self.location, self.relevant = root, str(root), relevant
+        self.excluded = os.path.realpath(excluded)
 
     def image_names(self) -> list[str]:
         names = []
         for folder, dirs, files in os.walk(self.root):
+            if self._excluded(folder):
+                dirs[:] = []
+                continue
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             base = Path(folder).relative_to(self.root)
             names += [(base / f).as_posix() for f in files if _is_image(f)]
@@ -103,8 +109,13 @@ class DirectorySource(Source):
         return self.root / name
 
     def read_optional(self, relative: str) -> bytes | None:
-        path = self.root / PurePosixPath(relative)
-        return path.read_bytes() if path.is_file() else None
+        path = os.path.realpath(self.root / PurePosixPath(relative))
+        if not within(path, self.root) or self._excluded(path):  # "..", "/etc/…", symlinks
+            return None
+        return Path(path).read_bytes() if os.path.isfile(path) else None
+
+    def _excluded(self, path: str) -> bool:
+        return within(path, self.excluded)
 
 
 class UrlSource(Source):
@@ -147,7 +158,7 @@ def open_source(dataset_id: str, docker: dict[str, Any]) -> Source:
     if root is not None:
         if not root.is_dir():
             raise RunFailed(f"The LOCAL datasource {root} is not a directory.")
-        return DirectorySource(root, docker.get("relevantFilenamesFile"))
+        return DirectorySource(root, docker.get("relevantFilenamesFile"), get_config().data_dir)
     if config["type"] == "LOCAL" and full_path.startswith(("http://", "https://")):
         names = file_names(get_store().db, dataset_id)
         if not names:
