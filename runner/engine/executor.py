@@ -281,7 +281,9 @@ class Engine:
                 arguments = _checked(action, arguments)
                 results.append(self._with_retry(step, action, arguments, record))
             except Exception as error:
-                shown = repr(item) if len(repr(item)) <= 80 else repr(item)[:77] + "..."
+                # masked before it is cut: a cut could leave part of a secret unmasked
+                shown = self.masker.mask(repr(item))
+                shown = shown if len(shown) <= 80 else shown[:77] + "..."
                 raise ForEachItemFailed(
                     f"item {number} of {len(items)} ({shown}): {_describe(error)}"
                 ) from error

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
+
+import markupsafe
 
 MASK = "***"
 SECRET_ENV_NAME = re.compile(r"TOKEN|SECRET|KEY|PASSWORD|PASSWD|CREDENTIAL", re.I)
@@ -26,6 +29,13 @@ def is_secret_variable(name: str, value: str) -> bool:
     if _SECRET_ANY_LENGTH_NAME.search(name):
         return True
     return bool(SECRET_ENV_NAME.search(name)) and len(value.strip()) >= MIN_KEY_LENGTH
+
+
+def _html_safe_json(text: str) -> str:
+    """JSON text as Jinja's ``tojson`` escapes it for HTML."""
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, escaped)
+    return text
 
 
 class Masker:
@@ -58,13 +68,20 @@ class Masker:
         if not isinstance(value, str) or len(value.strip()) < MIN_SECRET_LENGTH:
             return False
         for variant in (value, value.strip()):
+            in_json = json.dumps(variant)[1:-1]
             self._values.update(
                 (
                     variant,
+                    variant.upper(),  # "ß".upper() is "SS": no letter case of the pattern
+                    variant.lower(),
                     quote(variant, safe=""),  # in a query string or path
                     quote(variant),  # in a path, or by Jinja's urlencode ("/" kept)
                     quote_plus(variant, safe=""),  # in a form body
-                    json.dumps(variant)[1:-1],  # inside a JSON string
+                    in_json,  # inside a JSON string
+                    _html_safe_json(in_json),  # Jinja's tojson
+                    str(markupsafe.escape(variant)),  # Jinja's | e
+                    html.escape(variant),  # an HTML page
+                    repr(variant)[1:-1],  # in a Python repr: quotes and backslashes escaped
                     base64.b64encode(variant.encode()).decode(),  # basic auth, configs
                 )
             )

@@ -457,3 +457,21 @@ def test_for_each_takes_a_range_or_a_tuple(
     )
     state = engine.run(workflow, {})
     assert state.status == "succeeded" and state.steps["a"].outputs["result"] == [0, 1, 2]
+
+
+def test_a_for_each_item_shown_in_an_error_is_masked_before_it_is_cut(
+    tmp_path: Path, engine: Engine, actions: FakeActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_TOKEN", "tok-abcdefghijklmnop")
+    engine.masker.add("tok-abcdefghijklmnop")
+    actions.failures["echo"] = 1
+    workflow = _workflow(
+        tmp_path,
+        "  - id: a\n    uses: echo\n"
+        "    for_each: [\"{{ 'x' * 60 ~ secrets.API_TOKEN }}\"]\n"
+        '    with: {value: "{{ item }}"}\n',
+    )
+    state = engine.run(workflow, {})
+    error = state.steps["a"].error or ""
+    assert error.startswith("item 1 of 1 ('" + "x" * 60 + "***')")
+    assert "tok-abc" not in error

@@ -74,3 +74,15 @@ def test_variables_named_only_key_count_from_twelve_characters() -> None:
         masker.mask("path k…" + "k" * 12 + " hunter2 /home/someone")
         == "path k…*** *** /home/someone"
     )
+
+
+def test_the_forms_templates_and_reprs_give_a_secret_are_masked() -> None:
+    from jinja2 import Environment
+
+    secret = "Kk<&>'\"Secret-\u00df1"  # both quotes, HTML specials, a sharp s
+    masker = Masker([secret])
+    jinja = Environment(autoescape=False)
+    for template in ("{{ s | tojson }}", "{{ s | e }}", "{{ s | upper }}", "{{ s | lower }}"):
+        shown = jinja.from_string(template).render(s=secret)
+        assert masker.mask(f"x {shown} y") in ("x *** y", 'x "***" y'), template
+    assert masker.mask(f"got {secret!r}") == "got '***'"
