@@ -406,7 +406,7 @@ def test_artifact_create_refuses_bad_bodies(
 # -- worker side -------------------------------------------------------------------------------------------
 
 
-def test_worker_side_flow(api: Api, dataset: str) -> None:
+def test_worker_side_flow(api: Api, api_b: Api, dataset: str) -> None:
     worker_id = api.post(
         "/v1/docker/worker", json={"name": "ext-worker", "workerType": "FULL", "labels": ["cpu"]}
     ).get_json()["id"]
@@ -437,6 +437,9 @@ def test_worker_side_flow(api: Api, dataset: str) -> None:
     )
     run = api.get(f"/v1/docker/runs/schedule/{mine}").get_json()
     assert (run["id"], run["datasetId"], run["dockerVersion"]) == (run_id, dataset, "2.6.0")
+    # another user learns nothing, not even that a run exists or its id
+    refused = api_b.get(f"/v1/docker/runs/schedule/{mine}")
+    assert refused.status_code == 404 and run_id not in refused.get_data(as_text=True)
     update = f"/v1/docker/runs/{run_id}"
     assert (
         api.put(update, json={"state": "LOADING_DATASET", "message": "reading"}).status_code == 200

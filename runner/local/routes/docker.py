@@ -265,11 +265,15 @@ def run_from_scheduled(scheduled_id: str) -> Response:
     """404 until a worker has picked the scheduled run up (the client relies on it)."""
     require_id(scheduled_id, "scheduled run", "DOCKER_WORKER_SCHEDULE_UNKNOWN")
     run = runs.run_of_scheduled(get_store(), scheduled_id)
+    missing = ApiError(
+        404, "DOCKER_RUN_UNKNOWN", f"no worker has picked up scheduled run {scheduled_id} yet"
+    )
     if run is None:
-        raise ApiError(
-            404, "DOCKER_RUN_UNKNOWN", f"no worker has picked up scheduled run {scheduled_id} yet"
-        )
-    return jsonify(run_visible(run["id"]))
+        raise missing
+    try:
+        return jsonify(run_visible(run["id"]))
+    except ApiError:
+        raise missing from None  # the same answer: another user's run id stays unknown
 
 
 @bp.get("/v1/docker/runs/<run_id>/tags")
