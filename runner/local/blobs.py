@@ -24,6 +24,12 @@ from runner.local.errors import ApiError
 DEFAULT_EXPIRY_S = 7 * 24 * 3600
 
 
+def within(path: Path | str, folder: Path | str) -> bool:
+    """Whether ``path`` is ``folder`` or inside it, symlinks resolved."""
+    real_path, real_folder = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([real_path, real_folder]) == real_folder
+
+
 def safe_key(*parts: str) -> str:
     """Join key parts; refuse absolute paths, ``..``, backslashes and empty parts."""
     joined = "/".join(parts)

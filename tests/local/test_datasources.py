@@ -377,6 +377,17 @@ def test_the_server_s_own_data_folder_is_never_served_through_a_datasource(
     assert "does not serve its own data folder" in response.get_json()["error"]
 
 
+@pytest.mark.parametrize("inside", ["", "blobs"])
+def test_a_datasource_in_the_server_s_own_data_folder_is_refused(
+    api: Api, make_dataset: Callable[..., str], tmp_path: Path, inside: str
+) -> None:
+    dataset_id = make_dataset("own", 0)
+    body = {"type": "LOCAL", "fullPath": str(tmp_path / "data" / inside), "purpose": "INPUT_OUTPUT"}
+    response = api.put(f"/v1/datasets/{dataset_id}/datasource", json=body)
+    assert response.status_code == 400
+    assert "in the local server's own data folder" in response.get_json()["error"]
+
+
 def test_a_server_with_local_roots_refuses_datasources_elsewhere(
     tmp_path: Path, images: Path
 ) -> None:

@@ -471,3 +471,16 @@ def test_a_relevant_filenames_file_outside_the_datasource_is_not_read(
     )
     assert run["state"] == "FAILED"
     assert f"relevantFilenamesFile {listed!r} is not in {images}" in run["message"]
+
+
+def test_a_symlinked_file_out_of_the_datasource_is_not_read(
+    api: Api, dataset: str, images: Path, workers: Callable[..., Any], tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.jpg"
+    outside.write_bytes((next(images.rglob("*.jpg"))).read_bytes())
+    (images / "link.jpg").symlink_to(outside)
+    (images / "inside.jpg").symlink_to(next(images.rglob("frame-000.jpg")))
+    workers(1)
+    assert wait_run(api, schedule(api, dataset))["state"] == "COMPLETED"
+    names = api.get(f"/v1/datasets/{dataset}/mappings", query={"field": "fileName"}).get_json()
+    assert "link.jpg" not in names and "inside.jpg" in names

@@ -26,7 +26,7 @@ from typing import IO
 from flask import Blueprint, Response, request
 
 from runner.local.app import get_blobs, get_config
-from runner.local.blobs import BlobStore, safe_key
+from runner.local.blobs import BlobStore, safe_key, within
 from runner.local.errors import ApiError
 from runner.local.routes._input import no_content
 
@@ -58,28 +58,28 @@ def on_put(pattern: str) -> Callable[[PutHook], PutHook]:
     return register
 
 
-def _locate(key: str) -> tuple[Path, str]:
-    """(root directory, relative key) of a blob key, checked against escapes."""
+def _locate(key: str) -> Path:
+    """The file of a blob key: in the blob store, or in a datasource folder (a registered
+    root), refusing anything that resolves (symlinks) outside that folder and, through
+    a datasource, anything in the server's own data folder (tokens, other users' blobs)."""
     key = safe_key(key)
     for prefix, resolver in _ROOTS:
         if key.startswith(prefix):
             root, relative = resolver(key)
-            return Path(root), safe_key(relative)
-    return get_blobs().root, key
+            target = _inside(Path(root), safe_key(relative))
+            if within(target, get_config().data_dir):
+                raise ApiError(
+                    403, "FORBIDDEN", "the local server does not serve its own data folder"
+                )
+            return target
+    return _inside(get_blobs().root, key)
 
 
 def _inside(root: Path, relative: str) -> Path:
-    """``root/relative``, refusing anything that resolves (symlinks) outside ``root``, and,
-    through a datasource, anything in the server's own data folder (tokens, blobs)."""
-    real_root = os.path.realpath(root)
-    target = os.path.realpath(root / relative)
-    if os.path.commonpath([real_root, target]) != real_root:
+    target = Path(os.path.realpath(root / relative))
+    if not within(target, root):
         raise ApiError(403, "FORBIDDEN", "the blob path leaves its storage root")
-    data = os.path.realpath(get_config().data_dir)
-    own_data = os.path.commonpath([real_root, data]) == data  # the blob store itself
-    if not own_data and os.path.commonpath([target, data]) == data:
-        raise ApiError(403, "FORBIDDEN", "the local server does not serve its own data folder")
-    return Path(target)
+    return target
 
 
 def _verify(key: str, method: str) -> None:
@@ -91,8 +91,7 @@ def _verify(key: str, method: str) -> None:
 @bp.route("/blobs/<path:key>", methods=["GET", "HEAD"])
 def read_blob(key: str) -> Response:
     _verify(key, "GET")
-    root, relative = _locate(key)
-    path = _inside(root, relative)
+    path = _locate(key)
     if not path.is_file():
         raise ApiError(404, "NOT_FOUND", f"blob {key} does not exist")
     mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -111,9 +110,9 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
 def write_blob(key: str) -> Response:
     _verify(key, "PUT")
     stream = request.stream  # a declared Content-Length over the limit fails here: 413
-    root, relative = _locate(key)
-    _inside(root, relative)
-    BlobStore(root, "").write(relative, _chunks(stream))
+    path = _locate(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    BlobStore(path.parent, "").write(path.name, _chunks(stream))
     for pattern, hook in _PUT_HOOKS:
         match = pattern.match(key)
         if match:

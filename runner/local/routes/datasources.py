@@ -26,6 +26,7 @@ from flask.typing import ResponseReturnValue
 
 from runner.local.access import require_dataset
 from runner.local.app import get_blobs, get_config, get_store
+from runner.local.blobs import within
 from runner.local.errors import ApiError, bad_request
 from runner.local.routes import _listing
 from runner.local.routes._datasource_configs import PURPOSES, validate_config
@@ -89,6 +90,12 @@ def local_root(config: dict[str, Any]) -> Path | None:
             f"the LOCAL datasource path {full_path!r} cannot be used: {error}",
             "DATASET_DATASOURCE_INVALID",
         ) from None
+    if within(path, get_config().data_dir):
+        raise bad_request(
+            f"the LOCAL datasource path {full_path!r} is in the local server's own data "
+            "folder, which it never serves",
+            "DATASET_DATASOURCE_INVALID",
+        )
     roots = get_config().local_roots
     if roots and not any(within(path, root) for root in roots):
         # the server reads and serves a LOCAL folder itself: a user's datasource at / would
@@ -100,12 +107,6 @@ def local_root(config: dict[str, Any]) -> Path | None:
             "DATASET_DATASOURCE_INVALID",
         )
     return path
-
-
-def within(path: Path | str, folder: Path | str) -> bool:
-    """Whether ``path`` is ``folder`` or inside it, symlinks resolved."""
-    real_path, real_folder = os.path.realpath(path), os.path.realpath(folder)
-    return os.path.commonpath([real_path, real_folder]) == real_folder
 
 
 def local_file_key(dataset_id: str, relative: str) -> str | None:
@@ -140,6 +141,7 @@ def get_datasource(dataset_id: str) -> Response:
 @bp.put(D)
 def put_datasource(dataset_id: str) -> Response:
     """Replace the config of the body's purpose."""
+    require_dataset(dataset_id)  # first: the path check names the served folders
     config = validate_config(json_body())
     local_root(config)
     store = get_store()

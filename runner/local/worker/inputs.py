@@ -38,8 +38,10 @@ import numpy as np
 
 from runner.local import bitmask
 from runner.local.app import get_blobs, get_config, get_store
+from runner.local.blobs import within
+from runner.local.errors import ApiError
 from runner.local.routes.datasets import update_dataset
-from runner.local.routes.datasources import active_datasource, local_root, within
+from runner.local.routes.datasources import active_datasource, local_root
 from runner.local.routes.embeddings import csv_key
 from runner.local.routes.samples import file_names, insert_sample
 from runner.local.routes.tags import INITIAL_TAG, dataset_size, insert_tag, tags_of
@@ -96,7 +98,11 @@ class DirectorySource(Source):
                 continue
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             base = Path(folder).relative_to(self.root)
-            names += [(base / f).as_posix() for f in files if _is_image(f)]
+            names += [
+                (base / f).as_posix()
+                for f in files
+                if _is_image(f) and not self._leaves(os.path.join(folder, f))
+            ]
         if self.relevant is not None:
             listed = self.read_optional(self.relevant)
             if listed is None:
@@ -116,6 +122,10 @@ class DirectorySource(Source):
 
     def _excluded(self, path: str) -> bool:
         return within(path, self.excluded)
+
+    def _leaves(self, path: str) -> bool:
+        """A symlink out of the datasource, or into the server's data folder."""
+        return os.path.islink(path) and (not within(path, self.root) or self._excluded(path))
 
 
 class UrlSource(Source):
@@ -154,7 +164,10 @@ def open_source(dataset_id: str, docker: dict[str, Any]) -> Source:
             "The dataset has no datasource: set a LOCAL one (set_local_config) for the local worker."
         )
     full_path = str(config["fullPath"])
-    root = local_root(config)
+    try:
+        root = local_root(config)
+    except ApiError as error:  # stored before a restart with other --local-root folders
+        raise RunFailed(f"The LOCAL datasource cannot be read: {error.message}") from None
     if root is not None:
         if not root.is_dir():
             raise RunFailed(f"The LOCAL datasource {root} is not a directory.")
