@@ -245,7 +245,9 @@ class LightlyHttp:
             page = html_page(error.body) if 400 <= error.status < 500 else None
             if page is None or error.status == 429:
                 raise
-            raise self._not_the_api(method, path, f"{error.status} and {page}") from None
+            raise self._not_the_api(
+                method, path, f"{error.status} and {page}", error.status
+            ) from None
         # only a page counts, not an empty body labelled text/html (Flask's default); the
         # first byte spares decoding every large answer twice
         looks_like_markup = response.content[:64].lstrip()[:1] == b"<"
@@ -254,11 +256,14 @@ class LightlyHttp:
             raise self._not_the_api(method, path, page)
         return _decode(response)
 
-    def _not_the_api(self, method: str, path: str, answer: str) -> UnexpectedResponse:
+    def _not_the_api(
+        self, method: str, path: str, answer: str, status: int = 200
+    ) -> UnexpectedResponse:
         return UnexpectedResponse(
             f"{method.upper()} {path}: the server at {hidden_credentials(self.base_url)} "
             f"answered with {answer}, not as the Lightly API does (is the server location "
-            "right, or is a proxy or login page in the way?)"
+            "right, or is a proxy or login page in the way?)",
+            status,
         )
 
     def get(self, path: str, **kwargs: Any) -> Any:

@@ -108,9 +108,17 @@ class TLSFailure(TransportError):
 
 class UnexpectedResponse(TransportError):
     """An HTML page (with a success or client-error status) where the API should answer:
-    something other than the Lightly API answered (a wrong server location, a login page)."""
+    something other than the Lightly API answered (a wrong server location, a login page).
+
+    Attributes:
+        status: The HTTP status it came with.
+    """
 
     transient = False  # asking again reaches the same server
+
+    def __init__(self, message: str, status: int = 200) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 ApiException = ApiError

@@ -18,7 +18,7 @@ from runner.client._base import _ClientBase
 from runner.client._http import body_text
 from runner.client._images import PreparedImage, list_image_files, prepare_image
 from runner.client._parallel import for_each_parallel
-from runner.client.errors import ApiError, error_for_status
+from runner.client.errors import ApiError, UnexpectedResponse, error_for_status
 from runner.client.metadata import index_by_filename, verify_format
 
 log = logging.getLogger(__name__)
@@ -226,10 +226,12 @@ class _SamplesMixin(_ClientBase):
                 created = self._http.post(
                     self._dataset_path("/samples/withWriteUrls"), json=body, retry=True
                 )
-            except ApiError as error:
+            except (ApiError, UnexpectedResponse) as error:
+                # an older server, whose unknown-route page may be HTML; the dataset is
+                # checked below, and a server that is no Lightly API fails there too
                 if error.status not in (404, 405):
                     raise
-                plan.separate_write_urls.set()  # an older server; the dataset is checked below
+                plan.separate_write_urls.set()
             else:
                 urls = created["sampleWriteUrls"]
                 return str(created["id"]), {kind: urls[kind] for kind in kinds}

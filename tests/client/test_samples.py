@@ -122,16 +122,31 @@ def test_upload_dataset_thumbnails(
 
 
 @pytest.mark.parametrize("refusal", [404, 405])
+@pytest.mark.parametrize("page", [False, True], ids=["json", "html page"])
 def test_upload_dataset_on_a_server_without_with_write_urls_fetches_the_urls_separately(
-    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path, refusal: int
+    client: ApiWorkflowClient,
+    mocked: responses.RequestsMock,
+    tmp_path: Path,
+    refusal: int,
+    page: bool,
 ) -> None:
+    """Flask's and Express's unknown-route answers are HTML pages."""
     make_images(tmp_path, ["a.jpg", "b.jpg"])
     add_preamble(mocked, tags=[], on_server=[])
-    mocked.post(
-        f"{SERVER}{D}/samples/withWriteUrls",
-        status=refusal,
-        json={"code": "NOT_FOUND", "error": "no such route"},
-    )
+    if page:
+        html = "<!doctype html><html><title>404 Not Found</title><h1>Not Found</h1></html>"
+        mocked.post(
+            f"{SERVER}{D}/samples/withWriteUrls",
+            status=refusal,
+            body=html,
+            content_type="text/html",
+        )
+    else:
+        mocked.post(
+            f"{SERVER}{D}/samples/withWriteUrls",
+            status=refusal,
+            json={"code": "NOT_FOUND", "error": "no such route"},
+        )
     for i, sample in enumerate((SAMPLE, "9" * 24)):
         mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": sample})
         mocked.get(f"{SERVER}{D}/samples/{sample}/writeurl", json=f"{BLOBS}/thumb{i}?sig=1")
