@@ -45,7 +45,8 @@ def attribute_name(wire_name: str) -> str:
     return _ATTRIBUTE_BOUNDARY.sub("_", wire_name).lower()
 
 
-_KNOWN_ATTRIBUTES = frozenset(attribute_name(name) for name in WIRE_FIELDS)
+#: attribute name → wire name of every known field
+_WIRE_NAMES = {attribute_name(name): name for name in WIRE_FIELDS}
 
 
 class WireModel(dict[str, Any]):
@@ -57,12 +58,13 @@ class WireModel(dict[str, Any]):
         for key in (name, to_camel(name)):
             if key in self:
                 return _wrap(self[key])
-        for key in self:
-            if attribute_name(key) == name:  # acronyms: predictionUUIDTimestamp
+        known = _WIRE_NAMES.get(name) or (name if name in WIRE_FIELDS else None)
+        if known is not None:  # acronyms (prediction_uuid_timestamp), or left out
+            # optional fields the server left out read as None, like the official models
+            return _wrap(self[known]) if known in self else None
+        for key in self:  # a field newer than this client's list
+            if attribute_name(key) == name:
                 return _wrap(self[key])
-        if name in _KNOWN_ATTRIBUTES or name in WIRE_FIELDS:
-            # Optional fields the server left out read as None, like the official models.
-            return None
         raise AttributeError(_unknown_field(name, self))
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,7 +76,7 @@ class WireModel(dict[str, Any]):
 def _unknown_field(name: str, model: Mapping[str, Any]) -> str:
     """Why ``name`` cannot be read: the closest field name, or the fields ``model`` has."""
     present = [attribute_name(key) for key in model]
-    known = sorted(_KNOWN_ATTRIBUTES)
+    known = sorted(_WIRE_NAMES)
     close = difflib.get_close_matches(name, present, n=1) or difflib.get_close_matches(
         name, known, n=1
     )

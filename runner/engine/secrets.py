@@ -43,6 +43,7 @@ class Masker:
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
+        self._lowered: set[str] = set()  # the values in lower case: one per spelling
         self._pattern: re.Pattern[str] | None = None  # all values, longest first
         for value in values:
             self.add(value)
@@ -69,22 +70,26 @@ class Masker:
             return False
         for variant in (value, value.strip()):
             in_json = json.dumps(variant)[1:-1]
-            self._values.update(
-                (
-                    variant,
-                    variant.upper(),  # "ß".upper() is "SS": no letter case of the pattern
-                    variant.lower(),
-                    quote(variant, safe=""),  # in a query string or path
-                    quote(variant),  # in a path, or by Jinja's urlencode ("/" kept)
-                    quote_plus(variant, safe=""),  # in a form body
-                    in_json,  # inside a JSON string
-                    _html_safe_json(in_json),  # Jinja's tojson
-                    str(markupsafe.escape(variant)),  # Jinja's | e
-                    html.escape(variant),  # an HTML page
-                    repr(variant)[1:-1],  # in a Python repr: quotes and backslashes escaped
-                    base64.b64encode(variant.encode()).decode(),  # basic auth, configs
-                )
-            )
+            forms = [
+                variant,
+                quote(variant, safe=""),  # in a query string or path
+                quote(variant),  # in a path, or by Jinja's urlencode ("/" kept)
+                quote_plus(variant, safe=""),  # in a form body
+                in_json,  # inside a JSON string
+                _html_safe_json(in_json),  # Jinja's tojson
+                str(markupsafe.escape(variant)),  # Jinja's | e
+                html.escape(variant),  # an HTML page
+                repr(variant)[1:-1],  # in a Python repr: quotes and backslashes escaped
+                base64.b64encode(variant.encode()).decode(),  # basic auth, configs
+            ]
+            if variant.upper().lower() != variant.lower():  # "ß".upper() is "SS": a case
+                forms += [variant.upper(), variant.lower()]  # the pattern's flag misses
+            for form in forms:
+                # the pattern ignores letter case: one form per spelling is enough (a
+                # shorter alternation masks large outputs faster)
+                if form.lower() not in self._lowered:
+                    self._lowered.add(form.lower())
+                    self._values.add(form)
         self._pattern = None
         return True
 
