@@ -304,6 +304,7 @@ def test_plan_renders_the_environment_and_the_run_s_known_keys(
 ) -> None:
     monkeypatch.setenv("FRAMES_BUCKET", "frames-eu")
     monkeypatch.setenv("API_TOKEN", "tok-0123456789")
+    monkeypatch.setenv("DATABASE_URL", "postgres://app:pa55word@db:5432/x")
     monkeypatch.delenv("NOT_SET_HERE", raising=False)
     (tmp_path / "wf.yaml").write_text(
         """version: 1
@@ -314,6 +315,9 @@ steps:
     with:
       path: "{{ run.workflow }}/{{ run.id }}.txt"
       content: "{{ env.FRAMES_BUCKET }} {{ env.API_TOKEN }} {{ env.NOT_SET_HERE }}"
+  - id: db
+    uses: write_file
+    with: {path: db.txt, content: "{{ env.DATABASE_URL }}"}
 """
     )
     assert main(["plan", str(tmp_path / "wf.yaml")]) == 0
@@ -322,6 +326,7 @@ steps:
     # a secret variable is shown by name; one not set here may be at run time
     assert "content: frames-eu <env.API_TOKEN> <env.NOT_SET_HERE>" in out
     assert "tok-0123456789" not in out
+    assert "content: postgres://***@db:5432/x" in out and "pa55word" not in out
 
 
 def test_actions_lists_and_describes(capsys: pytest.CaptureFixture[str]) -> None:

@@ -289,6 +289,7 @@ def _backend(args: argparse.Namespace, stack: ExitStack) -> tuple[str | None, st
 
 def plan(args: argparse.Namespace) -> int:
     """Show every call the workflow would make, with known values rendered; no request."""
+    from runner.client import hidden_credentials
     from runner.engine.inputs import resolve_inputs
     from runner.engine.secrets import is_secret_variable
     from runner.workflow import templates
@@ -308,7 +309,10 @@ def plan(args: argparse.Namespace) -> int:
         "inputs": inputs,
         "env": _PlanEnvironment(
             {
-                name: _Unknown(f"env.{name}") if is_secret_variable(name, value) else value
+                # a password in a URL (DATABASE_URL=postgres://user:pw@…) is not shown either
+                name: _Unknown(f"env.{name}")
+                if is_secret_variable(name, value)
+                else hidden_credentials(value)
                 for name, value in os.environ.items()
             }
         ),
