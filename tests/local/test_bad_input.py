@@ -188,6 +188,19 @@ def test_numbers_beyond_int64_or_float_are_a_400_naming_the_field(
     _reads_are_json(api, targets)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32-le"])
+def test_a_body_in_another_unicode_encoding_is_checked_alike(
+    api: Api, targets: dict[str, str], stored: Callable[[], str], encoding: str
+) -> None:
+    """JSON may come as UTF-16/32 (RFC 8259 readers detect it); the byte checks read UTF-8."""
+    before = stored()
+    raw = ('{"fileName": "w.jpg", "customMetaData": {"x": ' + VAST + "}}").encode(encoding)
+    response = api.post(f"{targets['d']}/samples", data=raw, content_type="application/json")
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"].startswith("customMetaData.x: ")
+    assert stored() == before
+
+
 def test_int64_and_finite_float_limits_are_accepted(api: Api, targets: dict[str, str]) -> None:
     raw = '{"fileName": "edge.jpg", "customMetaData": {"i": [-9223372036854775808, 9223372036854775807], "f": 1.7e308, "tiny": 1e-400}}'
     created = api.post(f"{targets['d']}/samples", data=raw, content_type="application/json")

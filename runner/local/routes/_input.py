@@ -38,7 +38,13 @@ _LONE_SURROGATE = re.compile(
 # byte-translation tables: a body's digits, exponents and brackets found at C speed
 # (a regex over a 10 MB body takes a quarter of a second)
 _NUMBER_SHAPES = bytes(
-    b"0"[0] if b in b"0123456789" else b"e"[0] if b in b"eE" else b"+"[0] if b in b"+-" else 32
+    ord("0")
+    if chr(b) in "0123456789"
+    else ord("e")
+    if chr(b) in "eE"
+    else ord("+")
+    if chr(b) in "+-"
+    else ord(" ")
     for b in range(256)
 )
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
@@ -76,7 +82,10 @@ def json_value() -> Any:
     refused: list[str] = []
     try:
         # strict decoding refuses surrogates sent as raw bytes (json.loads would pass them)
-        text = raw.decode(json.detect_encoding(raw))
+        encoding = json.detect_encoding(raw)
+        text = raw.decode(encoding)
+        if not encoding.startswith("utf-8"):  # the byte checks below read UTF-8
+            raw = text.encode("utf-8", "surrogatepass")
         # the number hooks cost a Python call per number: only where one may not fit
         hooks: dict[str, Any] = {}
         if _may_hold_big_numbers(raw):
