@@ -23,6 +23,7 @@ class WorkerRunUnsuccessful(LightlyRunError):
     """A waited-for Lightly Worker run ended in a state other than COMPLETED."""
 
     transient = False  # waiting again sees the same end: no step retry
+    spends_inputs = True  # --resume schedules anew: the step that scheduled it runs again
 
 
 def wait_compute_worker_run(client: Any, args: dict[str, Any]) -> dict[str, Any]:
@@ -62,9 +63,8 @@ def wait_compute_worker_run(client: Any, args: dict[str, Any]) -> dict[str, Any]
         ended = f"{info.state}: {info.message}" if info.message else info.state
         raise WorkerRunUnsuccessful(
             f"the Lightly Worker run {outputs['run_id'] or scheduled_run_id} ended {ended} "
-            "(--resume waits on this same run again: start the workflow anew to schedule "
-            "another; with allow_failure: true the step succeeds and later steps can read "
-            "steps.<id>.outputs.succeeded)"
+            "(--resume schedules another; with allow_failure: true the step succeeds and "
+            "later steps can read steps.<id>.outputs.succeeded)"
         )
     return outputs
 

@@ -79,6 +79,7 @@ class Engine:
         self._workflow_file = Path(workflow.path).resolve()
         context = self._context(workflow, inputs, secrets, state)
         reusing = resume is not None
+        spent = _spent_steps(workflow, state) if reusing else set()
         self.store.save(state)
         try:
             for step in workflow.steps:
@@ -93,6 +94,11 @@ class Engine:
                         self.observer.message(
                             f"  {step.id}: runs again: its outputs held secrets, which the "
                             "run's state does not keep"
+                        )
+                    elif step.id in spent:
+                        self.observer.message(
+                            f"  {step.id}: runs again: a later step used up what it gave "
+                            "(a worker run that ended)"
                         )
                     else:
                         previous.reused = True
@@ -256,6 +262,7 @@ class Engine:
             if isinstance(error.__cause__ or error, templates.TemplateError):
                 hint = _without_outputs(step, context)
             record.error = self.masker.mask(_describe(error) + hint)
+            record.spent_inputs = getattr(error, "spends_inputs", False) is True
         record.finished_at = self.clock()
         self._expose(context, step.id, record, outputs)
         self.store.save(state)
@@ -392,6 +399,18 @@ class _Unsaved(StateStore):
 
     def save(self, state: RunState) -> None:
         pass
+
+
+def _spent_steps(workflow: Workflow, state: RunState) -> set[str]:
+    """The steps whose outputs a failed step of the last run used up (the scheduling of a
+    worker run that ended): ``--resume`` runs them again rather than waiting on that run."""
+    spent: set[str] = set()
+    for step in workflow.steps:
+        record = state.steps.get(step.id)
+        if record is not None and record.status == "failed" and record.spent_inputs:
+            refs = templates.references([step.with_, step.if_, step.for_each])
+            spent.update(ref[1] for ref in refs if ref[0] == "steps" and len(ref) > 1)
+    return spent
 
 
 def secrets_read(workflow: Workflow) -> set[str]:

@@ -28,6 +28,9 @@ class StepRecord:
     masked: bool = False
     #: what the client remembered after this step (``--resume`` restores it from here)
     client_state: dict[str, Any] = field(default_factory=dict)
+    #: it failed because what earlier steps gave it is used up (a worker run that ended):
+    #: ``--resume`` runs those steps again
+    spent_inputs: bool = False
 
     @property
     def duration(self) -> float | None:

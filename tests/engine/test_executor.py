@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from runner.actions.registry import pause
+from runner.actions.registry import catalog_of, pause
 from runner.engine.events import SilentObserver
 from runner.engine.executor import Engine
 from runner.engine.secrets import Masker
@@ -475,3 +475,39 @@ def test_a_for_each_item_shown_in_an_error_is_masked_before_it_is_cut(
     error = state.steps["a"].error or ""
     assert error.startswith("item 1 of 1 ('" + "x" * 60 + "***')")
     assert "tok-abc" not in error
+
+
+def test_resume_runs_again_the_step_whose_output_a_failed_step_used_up(
+    tmp_path: Path, engine: Engine, actions: FakeActions
+) -> None:
+    """A worker run that ended FAILED: waiting on it again would fail again, so --resume
+    schedules anew (the scheduling step runs again) and then waits on the new run."""
+
+    class RunEnded(Exception):
+        spends_inputs = True
+
+    scheduled: list[str] = []
+
+    def schedule(args: dict[str, object]) -> dict[str, object]:
+        scheduled.append(f"run-{len(scheduled) + 1}")
+        return {"result": scheduled[-1]}
+
+    def wait(args: dict[str, object]) -> dict[str, object]:
+        if args["value"] == "run-1":
+            raise RunEnded("run-1 ended FAILED")
+        return {"result": "COMPLETED"}
+
+    actions.add("schedule", schedule)
+    actions.add("wait", wait)
+    (tmp_path / "wf.yaml").write_text(
+        "version: 1\nname: test\nsteps:\n"
+        "  - id: make\n    uses: create\n"
+        "  - id: sched\n    uses: schedule\n"
+        '  - id: wait\n    uses: wait\n    with: {value: "{{ steps.sched.outputs.result }}"}\n'
+    )
+    workflow = load(tmp_path / "wf.yaml", catalog_of(actions.actions))
+    first = engine.run(workflow, {})
+    assert first.steps["wait"].status == "failed" and first.steps["wait"].spent_inputs
+    resumed = engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+    assert resumed.status == "succeeded" and scheduled == ["run-1", "run-2"]
+    assert resumed.steps["make"].reused and not resumed.steps["sched"].reused
