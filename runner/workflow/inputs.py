@@ -54,11 +54,15 @@ def _number(value: Any) -> float | None:
 
 
 def coerce(spec: InputSpec, value: Any) -> Any:
-    """A value given as text (``-i n=5``) as the input's type; other values unchanged.
+    """A value given as text (``-i n=5``) as the input's type, and a number as text for a
+    string input (YAML reads ``tag: 2024`` of an inputs file as a number, while
+    ``-i tag=2024`` is text); other values unchanged.
 
     Raises:
         ValueError: If the text is not of that type.
     """
+    if spec.type == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
     if not isinstance(value, str) or spec.type == "string":
         return value
     try:

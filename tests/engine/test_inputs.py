@@ -73,3 +73,12 @@ def test_a_secret_input_s_value_is_not_in_its_error(given: str, message: str) ->
     with pytest.raises(UsageError) as caught:
         resolve_inputs(specs, {"pin": given})
     assert str(caught.value) == message and given not in str(caught.value)
+
+
+def test_a_number_for_a_string_input_is_its_text_as_from_the_command_line() -> None:
+    """An inputs file's `tag: 2024` is a YAML number; `-i tag=2024` is text."""
+    specs = {"tag": InputSpec("tag", "string"), "flag": InputSpec("flag", "string")}
+    assert resolve_inputs(specs, {"tag": 2024, "flag": "x"}) == {"tag": "2024", "flag": "x"}
+    assert resolve_inputs(specs, {"tag": 1.5, "flag": "x"})["tag"] == "1.5"
+    with pytest.raises(UsageError, match="input 'tag' must be a string, got True"):
+        resolve_inputs(specs, {"tag": True, "flag": "x"})  # a YAML yes/no is no text
