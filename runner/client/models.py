@@ -19,7 +19,9 @@ from typing import Any
 
 from runner.client._wire_fields import WIRE_FIELDS
 
-_CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
+#: where the official models' attribute names put "_": bitMaskData → bit_mask_data,
+#: predictionUUIDTimestamp → prediction_uuid_timestamp, s3ARN → s3_arn
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def to_camel(name: str) -> str:
@@ -31,22 +33,13 @@ def to_camel(name: str) -> str:
 
 
 def to_snake(name: str) -> str:
-    """``bitMaskData`` → ``bit_mask_data``."""
+    """The official models' attribute name of a wire name: ``bitMaskData`` →
+    ``bit_mask_data``, ``predictionUUIDTimestamp`` → ``prediction_uuid_timestamp``."""
     return _CAMEL_BOUNDARY.sub("_", name).lower()
 
 
-#: where the official models' attribute names put "_": predictionUUIDTimestamp →
-#: prediction_uuid_timestamp, s3ARN → s3_arn (``to_snake`` splits every capital)
-_ATTRIBUTE_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-
-
-def attribute_name(wire_name: str) -> str:
-    """The official models' attribute name of a wire field: ``bitMaskData`` → ``bit_mask_data``."""
-    return _ATTRIBUTE_BOUNDARY.sub("_", wire_name).lower()
-
-
 #: attribute name → wire name of every known field
-_WIRE_NAMES = {attribute_name(name): name for name in WIRE_FIELDS}
+_WIRE_NAMES = {to_snake(name): name for name in WIRE_FIELDS}
 
 
 class WireModel(dict[str, Any]):
@@ -63,7 +56,7 @@ class WireModel(dict[str, Any]):
             # optional fields the server left out read as None, like the official models
             return _wrap(self[known]) if known in self else None
         for key in self:  # a field newer than this client's list
-            if attribute_name(key) == name:
+            if to_snake(key) == name:
                 return _wrap(self[key])
         raise AttributeError(_unknown_field(name, self))
 
@@ -75,7 +68,7 @@ class WireModel(dict[str, Any]):
 
 def _unknown_field(name: str, model: Mapping[str, Any]) -> str:
     """Why ``name`` cannot be read: the closest field name, or the fields ``model`` has."""
-    present = [attribute_name(key) for key in model]
+    present = [to_snake(key) for key in model]
     known = sorted(_WIRE_NAMES)
     close = difflib.get_close_matches(name, present, n=1) or difflib.get_close_matches(
         name, known, n=1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -249,11 +250,12 @@ class Engine:
                 record.status = "skipped"
             else:
                 outputs = self._execute(step, context, record)
-                record.outputs = self.masker.mask(outputs)
-                record.masked = _json(record.outputs) != _json(outputs)
+                record.masked = self.masker.hides(outputs)
+                record.outputs = self.masker.mask(outputs) if record.masked else outputs
                 record.status = "succeeded"
-                state.client_state = self.client_state(self.client)
             record.client_state = self.client_state(self.client)
+            if record.status == "succeeded":
+                state.client_state = record.client_state
         except KeyboardInterrupt:
             raise
         except Exception as error:
@@ -271,8 +273,9 @@ class Engine:
 
     def _execute(self, step: Step, context: dict[str, Any], record: StepRecord) -> dict[str, Any]:
         action = self.registry[step.uses]
+        validator = _arguments_validator(action)
         if step.for_each is None:
-            arguments = _checked(action, templates.render(dict(step.with_), context))
+            arguments = _checked(validator, templates.render(dict(step.with_), context))
             return self._with_retry(step, action, arguments, record)
         items = templates.render(step.for_each, context)
         if isinstance(items, (tuple, range)):  # {{ range(3) }}, {{ (a, b) }}
@@ -285,7 +288,7 @@ class Engine:
         for number, item in enumerate(items, 1):
             try:
                 arguments = templates.render(dict(step.with_), {**context, "item": item})
-                arguments = _checked(action, arguments)
+                arguments = _checked(validator, arguments)
                 results.append(self._with_retry(step, action, arguments, record))
             except Exception as error:
                 # masked before it is cut: a cut could leave part of a secret unmasked
@@ -433,20 +436,26 @@ def secrets_read(workflow: Workflow) -> set[str]:
     return names
 
 
-def _checked(action: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+def _arguments_validator(action: Any) -> Draft202012Validator | None:
+    """The validator of the action's arguments (None if it declares no schema)."""
+    schema = getattr(action, "params_schema", None)
+    return _validator(json.dumps(schema, sort_keys=True, default=str)) if schema else None
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_json))
+
+
+def _checked(validator: Draft202012Validator | None, arguments: dict[str, Any]) -> dict[str, Any]:
     """``arguments`` as rendered, if the action's schema takes them: a template may give
     None or text where an id or a number belongs, which validate cannot know.
 
     Raises:
         UsageError: Naming the first argument that does not fit.
     """
-    schema = getattr(action, "params_schema", None)
-    if not schema:
-        return arguments
-    key = json.dumps(schema, sort_keys=True, default=str)
-    validator = _VALIDATORS.get(key)
     if validator is None:
-        validator = _VALIDATORS[key] = Draft202012Validator(schema)
+        return arguments
     error = min(
         validator.iter_errors(arguments), key=lambda e: list(map(str, e.path)), default=None
     )
@@ -460,12 +469,7 @@ def _checked(action: Any, arguments: dict[str, Any]) -> dict[str, Any]:
     raise UsageError(f"argument {where}, as rendered: {error.message}{hint}")
 
 
-_VALIDATORS: dict[str, Draft202012Validator] = {}
 _CASTS = {"integer": "int", "number": "float", "boolean": "bool"}
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _truthy(value: Any) -> bool:

@@ -44,7 +44,7 @@ class Masker:
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
         self._lowered: set[str] = set()  # the values in lower case: one per spelling
-        self._pattern: re.Pattern[str] | None = None  # all values, longest first
+        self._pattern: re.Pattern[str] | None = None  # made by _compiled
         for value in values:
             self.add(value)
 
@@ -93,19 +93,32 @@ class Masker:
         self._pattern = None
         return True
 
+    def _compiled(self) -> re.Pattern[str] | None:
+        """All values, longest first, in any letter case (a template may have applied
+        ``| upper`` or ``| lower``); None while there are none."""
+        if self._pattern is None and self._values:
+            ordered = sorted(self._values, key=len, reverse=True)
+            self._pattern = re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE)
+        return self._pattern
+
+    def hides(self, value: Any) -> bool:
+        """Whether ``mask`` would change ``value`` (str, or dicts/lists of them)."""
+        pattern = self._compiled()
+        if pattern is None:
+            return False
+        if isinstance(value, str):
+            return pattern.search(value) is not None
+        if isinstance(value, dict):
+            return any(self.hides(k) or self.hides(v) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return any(self.hides(v) for v in value)
+        return False
+
     def mask(self, value: Any) -> Any:
         """A copy of ``value`` (str, or dicts/lists of them) with secrets replaced."""
         if isinstance(value, str):
-            if not self._values:
-                return value
-            pattern = self._pattern
-            if pattern is None:
-                ordered = sorted(self._values, key=len, reverse=True)
-                # in any letter case: a template may have applied | upper or | lower
-                pattern = self._pattern = re.compile(
-                    "|".join(map(re.escape, ordered)), re.IGNORECASE
-                )
-            return pattern.sub(MASK, value)
+            pattern = self._compiled()
+            return value if pattern is None else pattern.sub(MASK, value)
         if isinstance(value, dict):
             return {
                 self.mask(k) if isinstance(k, str) else k: self.mask(v) for k, v in value.items()

@@ -37,14 +37,21 @@ def files_called_from(file: pathlib.Path) -> list[pathlib.Path]:
         if current in found:
             continue  # a call cycle: refused when the run gets there
         found.append(current)
-        data = _yaml_file(current)
-        steps = data.get("steps") if isinstance(data, dict) else None
-        for step in steps if isinstance(steps, list) else ():
-            if isinstance(step, dict) and step.get("uses") == "run_workflow":
-                called = literal_call(step.get("with"))
-                if called is not None:
-                    pending.append(called_file(current, called))
+        pending.extend(_direct_calls(current))
     return found
+
+
+def _direct_calls(file: pathlib.Path) -> list[pathlib.Path]:
+    """The files ``file``'s steps call by a written-out path (none if unreadable)."""
+    data = _yaml_file(file)
+    steps = data.get("steps") if isinstance(data, dict) else None
+    calls = []
+    for step in steps if isinstance(steps, list) else ():
+        if isinstance(step, dict) and step.get("uses") == "run_workflow":
+            called = literal_call(step.get("with"))
+            if called is not None:
+                calls.append(called_file(file, called))
+    return calls
 
 
 def step_ids(file: pathlib.Path) -> list[str] | None:
@@ -158,14 +165,7 @@ def _calls_back(start: pathlib.Path, caller: pathlib.Path) -> list[pathlib.Path]
         if file in seen:
             continue
         seen.add(file)
-        data = _yaml_file(file)
-        steps = data.get("steps") if isinstance(data, dict) else None
-        for step in steps if isinstance(steps, list) else []:
-            if not isinstance(step, dict) or step.get("uses") != "run_workflow":
-                continue
-            called = literal_call(step.get("with"))
-            if called is not None:
-                pending.append([*chain, called_file(file, called)])
+        pending.extend([*chain, called] for called in _direct_calls(file))
     return None
 
 

@@ -54,16 +54,19 @@ def _run(tmp_path: Path, actions: FakeActions, caller: str = CALLER) -> tuple[An
     (tmp_path / "lib/prepare.yaml").write_text(CALLED)
     (tmp_path / "main.yaml").write_text(caller)
     printed = io.StringIO()
-    observer = ConsoleObserver(Masker(), stream=printed)
-    engine = Engine(
+    workflow = load(tmp_path / "main.yaml", catalog_of(actions.actions))
+    return _engine(tmp_path, actions, printed).run(workflow, {}), printed.getvalue()
+
+
+def _engine(tmp_path: Path, actions: FakeActions, printed: io.StringIO) -> Engine:
+    """An engine over the fake actions, its lines printed to ``printed``."""
+    return Engine(
         registry=actions.actions,
         client=None,
         store=StateStore(tmp_path / "state"),
         masker=Masker(),
-        observer=observer,
+        observer=ConsoleObserver(Masker(), stream=printed),
     )
-    workflow = load(tmp_path / "main.yaml", catalog_of(actions.actions))
-    return engine.run(workflow, {}), printed.getvalue()
 
 
 def test_the_called_workflows_outputs_flow_into_the_caller(
@@ -180,13 +183,7 @@ def test_resume_runs_a_call_again_when_the_called_file_changed(
     tmp_path: Path, actions: FakeActions
 ) -> None:
     first, _ = _run(tmp_path, actions)
-    engine = Engine(
-        registry=actions.actions,
-        client=None,
-        store=StateStore(tmp_path / "state"),
-        masker=Masker(),
-        observer=ConsoleObserver(Masker(), stream=io.StringIO()),
-    )
+    engine = _engine(tmp_path, actions, io.StringIO())
     workflow = load(tmp_path / "main.yaml", catalog_of(actions.actions))
 
     def resume() -> Any:
@@ -212,13 +209,7 @@ def test_resume_runs_a_call_again_when_a_file_it_calls_in_turn_changed(
     calls_inner = CALLED + "  - id: inner\n    uses: run_workflow\n    with: {path: inner.yaml}\n"
     (tmp_path / "main.yaml").write_text(CALLER)
     (tmp_path / "lib/prepare.yaml").write_text(calls_inner)
-    engine = Engine(
-        registry=actions.actions,
-        client=None,
-        store=StateStore(tmp_path / "state"),
-        masker=Masker(),
-        observer=ConsoleObserver(Masker(), stream=io.StringIO()),
-    )
+    engine = _engine(tmp_path, actions, io.StringIO())
     workflow = load(tmp_path / "main.yaml", catalog_of(actions.actions))
     first = engine.run(workflow, {})
     assert first.steps["prep"].outputs["steps"]["inner"]["steps"]["say"]["result"] == "v1"

@@ -71,25 +71,13 @@ def local_root(config: dict[str, Any]) -> Path | None:
 
     400 ``DATASET_DATASOURCE_INVALID`` if the path cannot name a directory here (an
     unknown ``~user``, a NUL byte), so that neither PUT nor a read of a config stored
-    before this check fails with a 500.
+    before this check fails with a 500, or if this server does not serve it (its own
+    data folder, a folder outside ``local_roots``).
     """
-    if config["type"] != "LOCAL":
+    path = _local_path(config)
+    if path is None:
         return None
     full_path = config["fullPath"]
-    if "://" in full_path and not full_path.startswith("file://"):
-        return None
-    try:
-        if full_path.startswith("file://"):
-            path = Path(unquote(urlparse(full_path).path))
-        else:
-            path = Path(full_path).expanduser()
-        if "\x00" in str(path):
-            raise ValueError("it contains a NUL byte")
-    except (RuntimeError, ValueError) as error:  # RuntimeError: expanduser of an unknown ~user
-        raise bad_request(
-            f"the LOCAL datasource path {full_path!r} cannot be used: {error}",
-            "DATASET_DATASOURCE_INVALID",
-        ) from None
     if within(path, get_config().data_dir):
         raise bad_request(
             f"the LOCAL datasource path {full_path!r} is in the local server's own data "
@@ -109,10 +97,34 @@ def local_root(config: dict[str, Any]) -> Path | None:
     return path
 
 
+def _local_path(config: dict[str, Any]) -> Path | None:
+    """``local_root`` without asking whether this server serves the folder (no file
+    system calls): enough to name a blob, whose route asks when it is read."""
+    if config["type"] != "LOCAL":
+        return None
+    full_path = config["fullPath"]
+    if "://" in full_path and not full_path.startswith("file://"):
+        return None
+    try:
+        if full_path.startswith("file://"):
+            path = Path(unquote(urlparse(full_path).path))
+        else:
+            path = Path(full_path).expanduser()
+        if "\x00" in str(path):
+            raise ValueError("it contains a NUL byte")
+    except (RuntimeError, ValueError) as error:  # RuntimeError: expanduser of an unknown ~user
+        raise bad_request(
+            f"the LOCAL datasource path {full_path!r} cannot be used: {error}",
+            "DATASET_DATASOURCE_INVALID",
+        ) from None
+    return path
+
+
 def local_file_key(dataset_id: str, relative: str) -> str | None:
-    """Blob key serving ``relative`` from the dataset's LOCAL datasource, if it has one."""
+    """Blob key serving ``relative`` from the dataset's LOCAL datasource, if it has one
+    (an export asks this for every sample)."""
     config = active_datasource(dataset_id)
-    if config is None or local_root(config) is None:
+    if config is None or _local_path(config) is None:
         return None
     return f"local/{dataset_id}/{relative}"
 
