@@ -10,8 +10,11 @@ into an error from ``runner.client.errors`` whose message never contains the tok
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import json as jsonlib
 import logging
+import math
 import os
 import random
 import re
@@ -123,13 +126,21 @@ def encode_query_value(value: Any) -> str:
 
 
 def _retry_after(response: requests.Response) -> float | None:
+    """Seconds the server asks to wait: ``Retry-After`` in seconds or as an HTTP date."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
-        return None
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # "-0000": UTC, as HTTP dates always are
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        seconds = (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    return seconds if math.isfinite(seconds) else None
 
 
 def _decode(response: requests.Response) -> Any:

@@ -7,7 +7,9 @@ import re
 import socket
 import ssl
 import threading
+import time
 import traceback
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -86,6 +88,28 @@ def test_retry_after_is_honoured(
     mocked.get(URL, json=[])
     assert http.get("/v1/x") == []
     assert sleeps == [3.0, 8.0]  # capped at max_backoff
+
+
+def test_retry_after_as_an_http_date_is_honoured(
+    http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    in_five_seconds = time.time() + 5
+    mocked.get(URL, status=503, headers={"Retry-After": formatdate(in_five_seconds, usegmt=True)})
+    mocked.get(URL, status=429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    mocked.get(URL, status=429, headers={"Retry-After": "soon"})
+    mocked.get(URL, json=[])
+    assert http.get("/v1/x") == []
+    assert 3.5 <= sleeps[0] <= 5.0  # the date, a second's rounding and this test's time
+    assert sleeps[1:] == [0.0, 4.0]  # a date past: at once; unreadable: the backoff
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_retry_after_that_is_no_number_of_seconds_falls_back_to_backoff(
+    http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps, value: str
+) -> None:
+    mocked.get(URL, status=503, headers={"Retry-After": value})
+    mocked.get(URL, json=[])
+    assert http.get("/v1/x") == [] and sleeps == [1.0]
 
 
 def test_backoff_has_jitter_and_a_cap() -> None:
