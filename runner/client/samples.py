@@ -104,7 +104,9 @@ class _SamplesMixin(_ClientBase):
 
         Args:
             input: A folder of images (file names are relative to it), or a dataset
-                object with ``get_filenames()`` and ``get_filepath_from_filename(name)``.
+                object (a ``LightlyDataset``) with ``get_filenames()`` and
+                ``get_filepath_from_filename(filename, image)``, and ``(image, label,
+                filename)`` at each index.
             max_workers: Maximum number of images uploaded in parallel.
             mode: One of ``thumbnails``, ``full``, ``metadata``.
             custom_metadata: COCO-style custom metadata (see ``upload_custom_metadata``).
@@ -373,6 +375,27 @@ def _local_files(source: str | Any) -> Mapping[str, Path]:
             "input must be a folder path or a dataset with get_filenames() and "
             f"get_filepath_from_filename(); got {type(source).__name__}"
         )
-    return {
-        str(name): Path(source.get_filepath_from_filename(name)) for name in source.get_filenames()
-    }
+    return _DatasetFiles(source)
+
+
+class _DatasetFiles(Mapping[str, Path]):
+    """File name → path of a dataset object's images (a ``LightlyDataset``), each path
+    asked for when the image is uploaded, as 1.4.10 does: with ``dataset[i]``'s image,
+    which a dataset of video frames writes to a file only then."""
+
+    def __init__(self, dataset: Any) -> None:
+        self._dataset = dataset
+        self._indices = {str(name): i for i, name in enumerate(dataset.get_filenames())}
+
+    def __getitem__(self, name: str) -> Path:
+        index = self._indices[name]
+        if not hasattr(self._dataset, "__getitem__"):  # only the two methods
+            return Path(self._dataset.get_filepath_from_filename(name))
+        image, _label, filename = self._dataset[index]
+        return Path(self._dataset.get_filepath_from_filename(filename, image))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._indices)
+
+    def __len__(self) -> int:
+        return len(self._indices)

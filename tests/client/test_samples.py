@@ -369,6 +369,36 @@ def test_upload_dataset_accepts_a_dataset_object(
     assert body_of(requests_to(mocked, "POST", "/samples$")[0])["fileName"] == "x/one.jpg"
 
 
+def test_upload_dataset_gets_each_path_with_the_datasets_image(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """Like a LightlyDataset of video frames: a frame has a file only once it is saved."""
+
+    class Frames:
+        names = ["clip-000.png", "clip-001.png"]
+
+        def __len__(self) -> int:
+            return len(self.names)
+
+        def __getitem__(self, index: int) -> tuple[Image.Image, int, str]:
+            return Image.new("RGB", (8, 8), (index * 200, 0, 0)), 0, self.names[index]
+
+        def get_filenames(self) -> list[str]:
+            return self.names
+
+        def get_filepath_from_filename(self, filename: str, image: Image.Image) -> str:
+            image.save(tmp_path / filename)
+            return str(tmp_path / filename)
+
+    add_preamble(mocked, tags=[], on_server=[])
+    mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
+    mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
+    client.upload_dataset(Frames(), mode="metadata", max_workers=1)
+    bodies = [body_of(call) for call in requests_to(mocked, "POST", "/samples$")]
+    assert [b["fileName"] for b in bodies] == Frames.names
+    assert [b["metaData"]["mean"][0] for b in bodies] == [0.0, pytest.approx(200 / 255)]
+
+
 @pytest.mark.parametrize(
     ("make_input", "message"),
     [
