@@ -11,7 +11,7 @@ Tree::
     │   ├── Conflict          409
     │   ├── RateLimited       429
     │   └── ServerError       5xx
-    └── TransportError                   no usable answer (connection refused, reset, DNS)
+    └── TransportError(RuntimeError)     no usable answer (connection refused, reset, DNS)
         ├── RequestTimeout               no answer within the timeout
         └── UnexpectedResponse           an HTML page where the API answers JSON or text
 
@@ -91,8 +91,11 @@ class ServerError(ApiError):
     """HTTP 5xx: the server failed; retried with backoff before this is raised."""
 
 
-class TransportError(LightlyClientError):
-    """No usable response: the connection failed or broke."""
+class TransportError(LightlyClientError, RuntimeError):
+    """No usable response: the connection failed or broke.
+
+    A ``RuntimeError`` too: what the official client documents for a failed connection.
+    """
 
 
 class RequestTimeout(TransportError):

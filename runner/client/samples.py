@@ -116,7 +116,8 @@ class _SamplesMixin(_ClientBase):
                 unknown, the dataset would exceed the quota, or ``custom_metadata``'s
                 entries lack the keys that join them to the images.
             KeyError: If ``custom_metadata`` lacks ``images`` or ``metadata``.
-            RuntimeError: If no image could be uploaded.
+            RuntimeError: If no image could be uploaded, or the connection to the server
+                failed (``TransportError``).
         """
         if mode not in _IMG_TYPE:
             raise ValueError(f"mode must be one of {sorted(_IMG_TYPE)}, not {mode!r}")

@@ -189,6 +189,7 @@ def test_connection_refused_raises_transport_error_without_the_token(
         == f"GET /v1/x: could not reach 127.0.0.1:{port}: connection refused (attempt 2 of 2)"
     )
     assert not isinstance(info.value, RequestTimeout)
+    assert isinstance(info.value, RuntimeError)  # as the reference documents it
     assert TOKEN not in full_text(info.value) and "***" in full_text(info.value)
 
 
