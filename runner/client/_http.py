@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import enum
 import json as jsonlib
 import logging
 import math
@@ -115,14 +116,20 @@ def hidden_credentials(url: str) -> str:
 
 def encode_path(template: str, *args: str) -> str:
     """Fill ``{}`` placeholders of ``template`` with percent-encoded path segments."""
-    return template.format(*(quote(str(a), safe="") for a in args))
+    return template.format(*(quote(_text(a), safe="") for a in args))
 
 
 def encode_query_value(value: Any) -> str:
     """Render a query value the way the platform expects (booleans as True/False)."""
     if isinstance(value, bool):
         return "True" if value else "False"
-    return str(value)
+    return _text(value)
+
+
+def _text(value: Any) -> str:
+    """``str(value)``, but an enum member (the official client's, e.g.
+    ``DockerRunScheduledState.OPEN``) is its value, ``OPEN``, as in JSON bodies."""
+    return str(value.value if isinstance(value, enum.Enum) else value)
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import io
 import re
 import socket
@@ -31,7 +32,7 @@ from runner.client import (
     TransportError,
     UnexpectedResponse,
 )
-from runner.client._http import LightlyHttp
+from runner.client._http import LightlyHttp, encode_path
 from tests.client.contract import SERVER, TOKEN, query_of
 
 URL = f"{SERVER}/v1/x"
@@ -110,6 +111,23 @@ def test_a_retry_after_that_is_no_number_of_seconds_falls_back_to_backoff(
     mocked.get(URL, status=503, headers={"Retry-After": value})
     mocked.get(URL, json=[])
     assert http.get("/v1/x") == [] and sleeps == [1.0]
+
+
+def test_enum_members_are_sent_as_their_values(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    """As the official client's enums (``class DockerRunScheduledState(str, Enum)``)."""
+
+    class State(str, enum.Enum):
+        OPEN = "OPEN"
+
+    class Kind(enum.Enum):
+        BOX = "OBJECT_DETECTION"
+
+    mocked.get(re.compile(f"{SERVER}/v1/x/.*"), json=[])
+    http.get(encode_path("/v1/x/{}", Kind.BOX), params={"state": State.OPEN, "kind": Kind.BOX})
+    sent = mocked.calls[0].request.url
+    assert sent == f"{SERVER}/v1/x/OBJECT_DETECTION?state=OPEN&kind=OBJECT_DETECTION&token={TOKEN}"
 
 
 def test_backoff_has_jitter_and_a_cap() -> None:
