@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import threading
 from contextlib import nullcontext
@@ -171,11 +172,14 @@ def _exif_value(value: Any) -> Any:
             return value.decode("utf-8")
         except UnicodeDecodeError:
             return ""
-    if isinstance(value, (int, float, str)):
+    if isinstance(value, (int, str)):
         return value
     if isinstance(value, tuple):
         return [_exif_value(v) for v in value]
     try:
-        return float(value)  # IFDRational
+        number = float(value)  # float, IFDRational
     except (TypeError, ValueError):
         return None
+    # JSON has no NaN: a rational with denominator 0 (an XResolution of 0/0, say) is
+    # "nan", as the official client sends it; as a float it would fail the whole image
+    return number if math.isfinite(number) else "nan"

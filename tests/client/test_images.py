@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 from runner.client import _images
 from runner.client._images import prepare_image
@@ -77,3 +78,22 @@ def test_large_images_are_prepared_one_at_a_time(
         prepared = prepare_image(tmp_path / name, name, with_thumbnail=True)
         assert prepared.thumbnail is not None and prepared.meta_data["shape"][:2] == [50, size[0]]
     assert entered == ["large"]
+
+
+def test_exif_rationals_are_numbers_and_a_zero_denominator_is_nan(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[282] = TiffImagePlugin.IFDRational(72, 1)  # XResolution
+    exif[283] = TiffImagePlugin.IFDRational(0, 0)  # YResolution, as some cameras write it
+    exif[270] = "a caption"  # ImageDescription
+    path = tmp_path / "exif.jpg"
+    Image.new("RGB", (8, 8)).save(path, exif=exif)
+
+    image = prepare_image(path, "exif.jpg", with_thumbnail=True)
+
+    assert not image.corrupt
+    assert image.exif == {
+        "XResolution": 72.0,
+        "YResolution": "nan",
+        "ImageDescription": "a caption",
+    }
+    json.dumps(image.exif, allow_nan=False)  # the body of the sample: no NaN in JSON
