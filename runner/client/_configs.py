@@ -57,6 +57,9 @@ LIGHTLY_FIELDS: dict[str, Any] = {
         ]
     ),
 }
+#: the only config field MODELS.md marks nullable: sent as null when set to None; every
+#: other None is left out of the body (CONTRACT §2.3), as the official models do
+NULLABLE_FIELDS = frozenset({"rrDegrees"})
 SELECTION_FIELDS = {"nSamples", "proportionSamples", "strategies"}
 ENTRY_FIELDS = {"input", "strategy"}
 INPUT_FIELDS = {
@@ -110,6 +113,8 @@ def convert_config(
         wire_key = to_camel(key)
         if wire_key not in fields:
             raise _unknown(key, fields, where)
+        if value is None and wire_key not in NULLABLE_FIELDS:
+            continue
         nested = fields[wire_key]
         if isinstance(nested, dict) and isinstance(value, Mapping):
             value = convert_config(value, nested, f"{where}.{wire_key}")
@@ -127,7 +132,8 @@ def _section(
         wire_key = key if key in allowed else to_camel(key)
         if wire_key not in allowed:
             raise _unknown(key, allowed, f"{where}.{name}")
-        section[wire_key] = value
+        if value is not None:
+            section[wire_key] = value
     if section.get("type") not in types:
         raise InvalidConfigurationError(
             f"{where}.{name}.type must be one of {sorted(types)}, not {section.get('type')!r}."
@@ -154,7 +160,8 @@ def selection_config_from_dict(cfg: Mapping[str, Any]) -> WireModel:
         wire_key = to_camel(key)
         if wire_key not in SELECTION_FIELDS:
             raise _unknown(key, SELECTION_FIELDS, "selection_config")
-        result[wire_key] = value
+        if value is not None:
+            result[wire_key] = value
     strategies = result.get("strategies")
     if not isinstance(strategies, list) or not strategies:
         raise InvalidConfigurationError("selection_config needs a non-empty list 'strategies'.")

@@ -12,6 +12,17 @@ from runner.client._parallel import for_each_parallel
 from runner.client.models import to_camel, to_wire
 
 
+def _without_none(value: Any) -> Any:
+    """``value`` in wire form, keys set to None left out at every level: no field of the
+    prediction models is nullable (MODELS.md), and the official models omit them."""
+    value = to_wire(value)
+    if isinstance(value, Mapping):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
 def _version(prediction_version_id: int) -> int:
     """CONTRACT §10.2: the -1 default is kept, but only ids >= 0 reach the server."""
     if (
@@ -43,7 +54,7 @@ class _PredictionsMixin(_ClientBase):
         """
         params = {"predictionUUIDTimestamp": _version(prediction_version_id)}
         self._http.post(
-            self._dataset_path("/predictions/tasks"), params=params, json=to_wire(schema)
+            self._dataset_path("/predictions/tasks"), params=params, json=_without_none(schema)
         )
 
     def create_or_update_prediction(
@@ -65,7 +76,7 @@ class _PredictionsMixin(_ClientBase):
         """
         params = {"predictionUUIDTimestamp": _version(prediction_version_id)}
         body = [
-            {to_camel(k): v for k, v in singleton.items()}
+            {to_camel(k): v for k, v in _without_none(singleton).items()}
             if isinstance(singleton, Mapping)
             else singleton
             for singleton in to_wire(list(prediction_singletons))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -134,6 +135,30 @@ def test_config_keys_are_camel_cased_recursively(
         "creator": "USER_PIP",
     }
     assert_call(mocked.calls[0], "POST", "/v1/docker/worker/config/v3", body=body)
+
+
+def test_config_options_set_to_none_are_left_out_unless_nullable(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
+    """As the official models send them (CONTRACT §2.3): only rrDegrees may be null."""
+    answer(mocked, "POST", "/v1/docker/worker/config/v3", {"id": CONFIG}, 201)
+    strategy = {"type": "DIVERSITY", "stopping_condition_minimum_distance": None}
+    client.create_compute_worker_config(
+        worker_config={"enable_training": None, "datasource": {"process_all": None}},
+        lightly_config={"seed": None, "collate": {"rr_degrees": None}},
+        selection_config={
+            "n_samples": 5,
+            "proportion_samples": None,
+            "strategies": [{"input": {"type": "EMBEDDINGS", "task": None}, "strategy": strategy}],
+        },
+    )
+    config = json.loads(mocked.calls[0].request.body)["config"]
+    assert config["docker"] == {"datasource": {}}
+    assert config["lightly"] == {"collate": {"rrDegrees": None}}
+    assert config["selection"] == {
+        "nSamples": 5,
+        "strategies": [{"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "DIVERSITY"}}],
+    }
 
 
 def test_empty_config_sends_only_the_worker_type(

@@ -79,6 +79,23 @@ def test_prediction_of_one_sample(
     )
 
 
+def test_fields_set_to_none_are_left_out(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
+    """No prediction field is nullable (MODELS.md): the official models omit None ones."""
+    sample = "d" * 24
+    mocked.add("POST", f"{SERVER}{D}/predictions/tasks", json={"id": "c" * 24}, status=201)
+    mocked.add("POST", f"{SERVER}{D}/predictions/samples/{sample}", json={}, status=201)
+    category = {"id": 0, "name": "cat", "extra": None}
+    client.create_or_update_prediction_task_schema({**SCHEMA, "categories": [category]}, 1)
+    client.create_or_update_prediction(
+        sample, [{**singleton(0), "probabilities": None, "crop_sample_id": None}], 1
+    )
+    schema_sent, prediction_sent = (json.loads(call.request.body) for call in mocked.calls)
+    assert schema_sent == {**SCHEMA, "categories": [{"id": 0, "name": "cat"}]}
+    assert prediction_sent == [singleton(0)]
+
+
 def test_snake_case_keys_of_a_prediction_are_sent_as_wire_names(
     client: ApiWorkflowClient, mocked: responses.RequestsMock
 ) -> None:
