@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from runner.client.datasource_listing import _DatasourceListingMixin
@@ -24,6 +26,59 @@ S3_REGIONS: tuple[str, ...] = get_args(S3Region)
 PURPOSES: tuple[str, ...] = get_args(Purpose)
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """MODELS.md's constraint on one DatasourceConfig field, by its parameter's name."""
+
+    parameter: str
+    min_length: int = 1
+    pattern: str | None = None
+    meaning: str = ""  # what ``pattern`` asks for, in words
+    secret: bool = True  # never shown in a message
+
+
+_FIELD_RULES = {
+    "s3AccessKeyId": _Rule("access_key"),
+    "s3SecretAccessKey": _Rule("secret_access_key"),
+    "s3ARN": _Rule(
+        "role_arn",
+        12,
+        r"arn:aws:iam::[0-9]{12}:role.+",
+        "arn:aws:iam::<account>:role/<name>",
+        False,
+    ),
+    "s3ExternalId": _Rule(
+        "external_id", 10, r"[a-zA-Z0-9_+=,.@:/-]+", "letters, digits and _+=,.@:/- only"
+    ),
+    "gcsProjectId": _Rule("project_id", secret=False),
+    "gcsCredentials": _Rule("credentials", 0),
+    "accountName": _Rule("account_name", secret=False),
+    "accountKey": _Rule("sas_token"),
+    "obsEndpoint": _Rule("obs_endpoint", 1, r"https?://.+", "an http:// or https:// URL", False),
+    "obsAccessKeyId": _Rule("obs_access_key_id"),
+    "obsSecretAccessKey": _Rule("obs_secret_access_key"),
+}
+
+
+def _check_field(field: str, value: object) -> None:
+    """Refuse what the platform's model of ``field`` would (before any request).
+
+    Raises:
+        ValueError: Naming the parameter, and its value unless it is a credential.
+    """
+    rule = _FIELD_RULES[field]
+    shown = "" if rule.secret else f", not {value!r}"
+    if not isinstance(value, str):
+        raise ValueError(f"{rule.parameter} must be a string, not {type(value).__name__}")
+    if len(value) < rule.min_length:
+        characters = "character" if rule.min_length == 1 else "characters"
+        raise ValueError(
+            f"{rule.parameter} must have at least {rule.min_length} {characters}{shown}"
+        )
+    if rule.pattern is not None and re.fullmatch(rule.pattern, value) is None:
+        raise ValueError(f"{rule.parameter} must be {rule.meaning}{shown}")
+
+
 def _checked(purpose: str, region: str | None = None) -> str:
     """Client-side checks of the DatasourceConfig variants (before any request)."""
     if region is not None and region not in S3_REGIONS:
@@ -39,7 +94,14 @@ class _DatasourcesMixin(_DatasourceListingMixin):
     def _set_datasource(
         self, kind: str, full_path: str, thumbnail_suffix: str | None, **fields: str
     ) -> None:
-        """PUT a DatasourceConfig; a None ``thumbnail_suffix`` omits ``thumbSuffix``."""
+        """PUT a DatasourceConfig; a None ``thumbnail_suffix`` omits ``thumbSuffix``.
+
+        Raises:
+            ValueError: If a field breaks its MODELS.md constraint (before any request).
+        """
+        for field, value in fields.items():
+            if field in _FIELD_RULES:
+                _check_field(field, value)
         config = {"type": kind, "fullPath": full_path, **fields}
         if thumbnail_suffix is not None:
             config["thumbSuffix"] = thumbnail_suffix
@@ -81,7 +143,7 @@ class _DatasourcesMixin(_DatasourceListingMixin):
             purpose: ``INPUT``, ``LIGHTLY`` or ``INPUT_OUTPUT``.
 
         Raises:
-            ValueError: For a region not in S3Region or an unknown purpose.
+            ValueError: For a region not in S3Region, an unknown purpose or an empty key.
         """
         self._set_datasource(
             "S3",
@@ -113,7 +175,8 @@ class _DatasourcesMixin(_DatasourceListingMixin):
             purpose: ``INPUT``, ``LIGHTLY`` or ``INPUT_OUTPUT``.
 
         Raises:
-            ValueError: For a region not in S3Region or an unknown purpose.
+            ValueError: For a region not in S3Region, an unknown purpose, a role ARN or
+                external id the platform refuses (MODELS.md).
         """
         self._set_datasource(
             "S3DelegatedAccess",
@@ -143,7 +206,7 @@ class _DatasourcesMixin(_DatasourceListingMixin):
             purpose: ``INPUT``, ``LIGHTLY`` or ``INPUT_OUTPUT``.
 
         Raises:
-            ValueError: For an unknown purpose.
+            ValueError: For an unknown purpose or an empty project id.
         """
         self._set_datasource(
             "GCS",
@@ -172,7 +235,7 @@ class _DatasourcesMixin(_DatasourceListingMixin):
             purpose: ``INPUT``, ``LIGHTLY`` or ``INPUT_OUTPUT``.
 
         Raises:
-            ValueError: For an unknown purpose.
+            ValueError: For an unknown purpose, or an empty account name or token.
         """
         self._set_datasource(
             "AZURE",
@@ -203,12 +266,9 @@ class _DatasourcesMixin(_DatasourceListingMixin):
             purpose: ``INPUT``, ``LIGHTLY`` or ``INPUT_OUTPUT``.
 
         Raises:
-            ValueError: If the endpoint is not an http(s) URL, or for an unknown purpose.
+            ValueError: If the endpoint is not an http(s) URL, a key is empty, or for an
+                unknown purpose.
         """
-        if not obs_endpoint.startswith(("http://", "https://")):
-            raise ValueError(
-                f"obs_endpoint must start with http:// or https://, not {obs_endpoint!r}"
-            )
         self._set_datasource(
             "OBS",
             resource_path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -129,6 +130,10 @@ def test_local_config(client: ApiWorkflowClient, mocked: responses.RequestsMock)
     )
 
 
+ARN = "arn:aws:iam::123456789012:role/lightly-access"
+EXT = "external-id_0123"
+
+
 @pytest.mark.parametrize(
     ("operation", "args", "kwargs", "parameter"),
     [
@@ -140,6 +145,32 @@ def test_local_config(client: ApiWorkflowClient, mocked: responses.RequestsMock)
         ("set_azure_config", ("c/", "a", "s"), {"purpose": ""}, "purpose"),
         ("set_obs_config", ("obs://b/", "obs.example.com", "a", "b"), {}, "obs_endpoint"),
         ("set_obs_config", ("obs://b/", "ftp://obs", "a", "b"), {}, "obs_endpoint"),
+        ("set_obs_config", ("obs://b/", "https://", "a", "b"), {}, "obs_endpoint"),
+        ("set_obs_config", ("obs://b/", "https://obs", "", "b"), {}, "obs_access_key_id"),
+        ("set_s3_config", ("s3://b/", "eu-central-1", "", "b"), {}, "access_key"),
+        ("set_s3_config", ("s3://b/", "eu-central-1", "a", 12345), {}, "secret_access_key"),
+        ("set_s3_delegated_access_config", ("s3://b/", "us-east-1", "arn", EXT), {}, "role_arn"),
+        (
+            "set_s3_delegated_access_config",
+            ("s3://b/", "us-east-1", "arn:aws:iam::12345678901:role/x", EXT),
+            {},
+            "role_arn",
+        ),
+        (
+            "set_s3_delegated_access_config",
+            ("s3://b/", "us-east-1", ARN, "short"),
+            {},
+            "external_id",
+        ),
+        (
+            "set_s3_delegated_access_config",
+            ("s3://b/", "us-east-1", ARN, "has space 1"),
+            {},
+            "external_id",
+        ),
+        ("set_gcs_config", ("gs://b/", "", "{}"), {}, "project_id"),
+        ("set_azure_config", ("c/", "", "s"), {}, "account_name"),
+        ("set_azure_config", ("c/", "a", ""), {}, "sas_token"),
     ],
 )
 def test_invalid_arguments_are_refused_before_any_request(
@@ -150,9 +181,19 @@ def test_invalid_arguments_are_refused_before_any_request(
     client: ApiWorkflowClient,
     mocked: responses.RequestsMock,
 ) -> None:
-    with pytest.raises(ValueError, match=f"^{parameter} "):
+    with pytest.raises(ValueError, match=f"^{parameter} ") as info:
         getattr(client, operation)(*args, **kwargs)
     assert not mocked.calls
+    if parameter in ("access_key", "secret_access_key", "external_id", "sas_token"):  # unshown
+        assert not any(str(a) in str(info.value) for a in args[2:] if len(str(a)) > 4)
+
+
+def test_valid_delegated_access_passes_the_checks(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
+    mocked.put(f"{SERVER}{D}/datasource", body="")
+    client.set_s3_delegated_access_config("s3://b/", "us-east-1", ARN, EXT)
+    assert json.loads(mocked.calls[0].request.body)["s3ARN"] == ARN
 
 
 @covers("get_datasource")
