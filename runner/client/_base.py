@@ -68,7 +68,7 @@ class _ClientBase:
         from runner.client.errors import NotFound
 
         try:
-            self._http.get(encode_path("/v1/datasets/{}", dataset_id))
+            self._http.get(encode_path("/v1/datasets/{}", dataset_id), expect=dict)
         except NotFound:
             raise ValueError(
                 f"A dataset with the id '{dataset_id}' does not exist on the Lightly Platform."
@@ -81,7 +81,7 @@ class _ClientBase:
         return str(self._get_dataset_data()["type"])
 
     def _get_dataset_data(self) -> Any:
-        return wire(self._http.get(self._dataset_path()))
+        return wire(self._http.get(self._dataset_path(), expect=dict))
 
     def _dataset_path(self, suffix: str = "", *args: str, dataset_id: str | None = None) -> str:
         """``/v1/datasets/{id}`` + ``suffix`` with ``{}`` filled from ``args`` (encoded)."""

@@ -150,6 +150,10 @@ def _retry_after(response: requests.Response) -> float | None:
     return seconds if math.isfinite(seconds) else None
 
 
+#: what ``_decode`` gives for a body labelled JSON that is none
+_INVALID_JSON = object()
+
+
 def _decode(response: requests.Response) -> Any:
     """JSON bodies become Python values; text/plain stays text; empty → None."""
     if not response.content:
@@ -159,8 +163,21 @@ def _decode(response: requests.Response) -> Any:
         try:
             return response.json()
         except ValueError:
-            return body_text(response)
+            return _INVALID_JSON
     return body_text(response)
+
+
+def _json_kind(value: Any) -> str:
+    """``value``'s JSON type, in words: "text", "null", "an object"."""
+    if value is None:
+        return "no value"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "an array" if isinstance(value, list) else "an object"
 
 
 def body_text(response: requests.Response) -> str:
@@ -223,6 +240,7 @@ class LightlyHttp:
         retry: bool | None = None,
         timeout: float | tuple[float, float] | None = None,
         authenticated: bool = True,
+        expect: type[list[Any]] | type[dict[str, Any]] | None = None,
     ) -> Any:
         """Call ``path`` on the API and return the decoded body.
 
@@ -234,10 +252,13 @@ class LightlyHttp:
             retry: Retry transient failures; default: only for idempotent methods.
             timeout: Override of the (connect, read) timeout.
             authenticated: Append the ``token`` query parameter (last).
+            expect: The JSON type the API answers here (an array or object).
 
         Raises:
             ApiError: The server answered with a non-2xx status (after retries).
             TransportError: No answer could be obtained (after retries).
+            UnexpectedResponse: The answer is not what the Lightly API gives: an HTML
+                page, invalid JSON, or not the ``expect``-ed type.
         """
         query = self._query(params, authenticated=authenticated)
         body = None
@@ -272,7 +293,14 @@ class LightlyHttp:
         page = html_page(body_text(response)) if looks_like_markup else None
         if page is not None:
             raise self._not_the_api(method, path, page)
-        return _decode(response)
+        value = _decode(response)
+        if value is _INVALID_JSON:
+            raise self._not_the_api(method, path, "a body that is not valid JSON")
+        if expect is not None and not isinstance(value, expect):
+            wanted = "an array" if expect is list else "an object"
+            answer = f"{_json_kind(value)} where it answers {wanted}"
+            raise self._not_the_api(method, path, answer)
+        return value
 
     def _not_the_api(
         self, method: str, path: str, answer: str, status: int = 200
@@ -301,7 +329,8 @@ class LightlyHttp:
         offset = 0
         base = list(dict(params or {}).items())
         while True:
-            page = self.get(path, params=[*base, ("pageSize", page_size), ("pageOffset", offset)])
+            query = [*base, ("pageSize", page_size), ("pageOffset", offset)]
+            page = self.get(path, params=query, expect=list)
             if not page:
                 return
             yield from page

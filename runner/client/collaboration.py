@@ -34,7 +34,8 @@ class _CollaborationMixin(_ClientBase):
         Returns:
             The users with write access.
         """
-        configs = self._http.get(encode_path("/v1/datasets/{}/collaboration/access", dataset_id))
+        path = encode_path("/v1/datasets/{}/collaboration/access", dataset_id)
+        configs = self._http.get(path, expect=list)
         for config in configs:
             if config.get("accessType") == "WRITE":
                 return list(config.get("users", []))

@@ -52,7 +52,7 @@ class _ComputeWorkerMixin(_ClientBase):
             "labels": string_list(labels, "labels", optional=True),
             "creator": self._creator,
         }
-        return str(self._http.post("/v1/docker/worker", json=body)["id"])
+        return str(self._http.post("/v1/docker/worker", json=body, expect=dict)["id"])
 
     def get_compute_worker_ids(self) -> list[str]:
         """Lists the ids of the user's registered workers.
@@ -68,7 +68,7 @@ class _ComputeWorkerMixin(_ClientBase):
         Returns:
             The workers (DockerWorkerRegistryEntryData).
         """
-        return [wire(w) for w in self._http.get("/v1/docker/worker")]
+        return [wire(w) for w in self._http.get("/v1/docker/worker", expect=list)]
 
     def delete_compute_worker(self, worker_id: str) -> None:
         """Removes a worker from the registry.
@@ -108,7 +108,7 @@ class _ComputeWorkerMixin(_ClientBase):
         if selection_config is not None:
             config["selection"] = selection_config_from_dict(selection_config)
         body = {"config": config, "creator": self._creator}
-        return str(self._http.post("/v1/docker/worker/config/v3", json=body)["id"])
+        return str(self._http.post("/v1/docker/worker/config/v3", json=body, expect=dict)["id"])
 
     def schedule_compute_worker_run(
         self,
@@ -146,7 +146,11 @@ class _ComputeWorkerMixin(_ClientBase):
             "runsOn": labels,
             "creator": self._creator,
         }
-        return str(self._http.post(self._dataset_path("/docker/worker/schedule"), json=body)["id"])
+        return str(
+            self._http.post(self._dataset_path("/docker/worker/schedule"), json=body, expect=dict)[
+                "id"
+            ]
+        )
 
     def get_compute_worker_runs_iter(self, dataset_id: str | None = None) -> Iterator[WireModel]:
         """Iterates over the user's worker runs, optionally of one dataset.
@@ -190,7 +194,9 @@ class _ComputeWorkerMixin(_ClientBase):
         Raises:
             NotFound: If no run with this id exists.
         """
-        result: WireModel = wire(self._http.get(encode_path("/v1/docker/runs/{}", run_id)))
+        result: WireModel = wire(
+            self._http.get(encode_path("/v1/docker/runs/{}", run_id), expect=dict)
+        )
         return result
 
     def get_compute_worker_run_from_scheduled_run(self, scheduled_run_id: str) -> WireModel:
@@ -206,7 +212,9 @@ class _ComputeWorkerMixin(_ClientBase):
             ApiError: 404 while no worker has picked the run up.
         """
         result: WireModel = wire(
-            self._http.get(encode_path("/v1/docker/runs/schedule/{}", scheduled_run_id))
+            self._http.get(
+                encode_path("/v1/docker/runs/schedule/{}", scheduled_run_id), expect=dict
+            )
         )
         return result
 
@@ -224,7 +232,9 @@ class _ComputeWorkerMixin(_ClientBase):
         params = {"state": state} if state is not None else None
         return [
             wire(r)
-            for r in self._http.get(self._dataset_path("/docker/worker/schedule"), params=params)
+            for r in self._http.get(
+                self._dataset_path("/docker/worker/schedule"), params=params, expect=list
+            )
         ]
 
     def get_compute_worker_run_info(self, scheduled_run_id: str) -> ComputeWorkerRunInfo:
@@ -286,5 +296,5 @@ class _ComputeWorkerMixin(_ClientBase):
         Returns:
             The tags (TagData) created by the run in the current dataset, newest first.
         """
-        tags = self._http.get(encode_path("/v1/docker/runs/{}/tags", run_id))
+        tags = self._http.get(encode_path("/v1/docker/runs/{}/tags", run_id), expect=list)
         return [wire(t) for t in tags if t.get("datasetId") == self.dataset_id]

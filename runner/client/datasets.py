@@ -59,7 +59,9 @@ class _DatasetsMixin(_ClientBase):
         Raises:
             NotFound: If the dataset does not exist.
         """
-        result: WireModel = wire(self._http.get(encode_path("/v1/datasets/{}", dataset_id)))
+        result: WireModel = wire(
+            self._http.get(encode_path("/v1/datasets/{}", dataset_id), expect=dict)
+        )
         return result
 
     def get_datasets_by_name(
@@ -191,7 +193,7 @@ class _DatasetsMixin(_ClientBase):
 
     def _create_dataset_without_check(self, dataset_name: str, dataset_type: str) -> None:
         body = {"name": dataset_name, "type": to_wire(dataset_type), "creator": self._creator}
-        created = self._http.post("/v1/datasets", json=body)
+        created = self._http.post("/v1/datasets", json=body, expect=dict)
         self._dataset_id = str(created["id"])
 
     def create_new_dataset_with_unique_name(
@@ -214,7 +216,8 @@ class _DatasetsMixin(_ClientBase):
             return
         path = encode_path("/v1/datasets/query/name/{}", dataset_basename)
         taken = {
-            d["name"] for d in self._http.get(path, params=[("shared", False), ("exact", False)])
+            d["name"]
+            for d in self._http.get(path, params=[("shared", False), ("exact", False)], expect=list)
         }
         n = 1
         while f"{dataset_basename}_{n}" in taken:

@@ -22,7 +22,8 @@ class _DatasourceListingMixin(_ClientBase):
         Returns:
             The timestamp; 0 if never.
         """
-        data = self._http.get(self._dataset_path("/datasource/processedUntilTimestamp"))
+        path = self._dataset_path("/datasource/processedUntilTimestamp")
+        data = self._http.get(path, expect=dict)
         return int(data["processedUntilTimestamp"])
 
     def update_processed_until_timestamp(self, timestamp: int) -> None:
@@ -182,7 +183,7 @@ class _DatasourceListingMixin(_ClientBase):
         params = [*head, *window, *redirect, *relevant, *tail]
         rows: dict[str, str] = {}
         while True:
-            page = self._http.get(path, params=params)
+            page = self._http.get(path, params=params, expect=dict)
             for row in page.get("data", []):
                 _keep(rows, row["fileName"], row["readUrl"])
             if progress_bar is not None:

@@ -120,7 +120,7 @@ class _DatasourcesMixin(_DatasourceListingMixin):
         Raises:
             ApiError: If no datasource was configured.
         """
-        result: WireModel = wire(self._http.get(self._dataset_path("/datasource")))
+        result: WireModel = wire(self._http.get(self._dataset_path("/datasource"), expect=dict))
         return result
 
     def set_s3_config(
@@ -296,7 +296,7 @@ class _DatasourcesMixin(_DatasourceListingMixin):
         Returns:
             ``{"can_list", "can_overwrite", "can_read", "can_write": bool, "errors": None | {permission: message}}``.
         """
-        data = self._http.get(self._dataset_path("/datasource/verify"))
+        data = self._http.get(self._dataset_path("/datasource/verify"), expect=dict)
         errors = data.get("errors")
         return {
             "can_list": bool(data.get("canList")),

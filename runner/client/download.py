@@ -54,13 +54,13 @@ class _DownloadMixin(_ClientBase):
                 f"Dataset with id {self.dataset_id} has no downloadable images! Its images "
                 f"were uploaded {how}; only upload_dataset(mode='full') keeps the originals."
             )
-        tags = self._http.get(self._dataset_path("/tags"))
+        tags = self._http.get(self._dataset_path("/tags"), expect=list)
         tag = next((t for t in tags if t["name"] == tag_name), None)
         if tag is None:
             raise ValueError(f"Dataset with id {self.dataset_id} has no tag {tag_name}!")
         mappings = self._dataset_path("/mappings")
-        sample_ids = self._http.get(mappings, params={"field": "_id"})
-        filenames = self._http.get(mappings, params={"field": "fileName"})
+        sample_ids = self._http.get(mappings, params={"field": "_id"}, expect=list)
+        filenames = self._http.get(mappings, params={"field": "fileName"}, expect=list)
         positions = bitmask.positions_from_hex(tag["bitMaskData"]).tolist()
         if positions and positions[-1] >= min(len(sample_ids), len(filenames)):
             raise ValueError(f"Tag {tag_name} refers to more samples than the dataset has.")

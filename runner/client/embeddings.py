@@ -31,7 +31,7 @@ class _EmbeddingsMixin(_ClientBase):
         Returns:
             The embeddings (DatasetEmbeddingData).
         """
-        return [wire(e) for e in self._http.get(self._dataset_path("/embeddings"))]
+        return [wire(e) for e in self._http.get(self._dataset_path("/embeddings"), expect=list)]
 
     def get_embedding_data_by_name(self, name: str) -> WireModel:
         """Returns the embedding of the current dataset with exactly this name.

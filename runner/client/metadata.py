@@ -107,7 +107,10 @@ class _CustomMetadataMixin(_ClientBase):
         """
         verify_format(custom_metadata)
         samples = self._http.get(
-            self._dataset_path("/samples/partial"), params={"mode": "fileNames"}, retry=True
+            self._dataset_path("/samples/partial"),
+            params={"mode": "fileNames"},
+            retry=True,
+            expect=list,
         )
         updates = _updates({s["fileName"]: s["id"] for s in samples}, custom_metadata)
 

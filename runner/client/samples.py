@@ -53,7 +53,10 @@ class _SamplesMixin(_ClientBase):
         Returns:
             The file names; position i is sample i (the bit i of tag bitmasks).
         """
-        return list(self._http.get(self._dataset_path("/mappings"), params={"field": "fileName"}))
+        names: list[str] = self._http.get(
+            self._dataset_path("/mappings"), params={"field": "fileName"}, expect=list
+        )
+        return names
 
     def upload_file_with_signed_url(
         self,
@@ -126,7 +129,7 @@ class _SamplesMixin(_ClientBase):
         if custom_metadata is not None:  # checked before any request
             verify_format(custom_metadata)
             custom = index_by_filename(custom_metadata)
-        had_tags = bool(self._http.get(self._dataset_path("/tags")))
+        had_tags = bool(self._http.get(self._dataset_path("/tags"), expect=list))
         todo, job = self._new_files(files)
         plan = _Upload(files, mode, custom, self._datasource_type() == "AZURE")
         self._http.put(self._dataset_path("/registerDatasetUpload"), json=job)
@@ -148,7 +151,10 @@ class _SamplesMixin(_ClientBase):
             ValueError: If the dataset would exceed the quota.
         """
         partial = self._http.get(
-            self._dataset_path("/samples/partial"), params={"mode": "fileNames"}, retry=True
+            self._dataset_path("/samples/partial"),
+            params={"mode": "fileNames"},
+            retry=True,
+            expect=list,
         )
         on_server = {sample["fileName"] for sample in partial}
         total = len(on_server | files.keys())
@@ -227,7 +233,7 @@ class _SamplesMixin(_ClientBase):
         if not plan.separate_write_urls.is_set():
             try:
                 created = self._http.post(
-                    self._dataset_path("/samples/withWriteUrls"), json=body, retry=True
+                    self._dataset_path("/samples/withWriteUrls"), json=body, retry=True, expect=dict
                 )
             except (ApiError, UnexpectedResponse) as error:
                 # an older server, whose unknown-route page may be HTML; the dataset is
@@ -239,7 +245,9 @@ class _SamplesMixin(_ClientBase):
                 urls = created["sampleWriteUrls"]
                 return str(created["id"]), {kind: urls[kind] for kind in kinds}
         sample_id = str(
-            self._http.post(self._dataset_path("/samples"), json=body, retry=True)["id"]
+            self._http.post(self._dataset_path("/samples"), json=body, retry=True, expect=dict)[
+                "id"
+            ]
         )
         return sample_id, self._write_urls(sample_id, kinds)
 
@@ -252,7 +260,8 @@ class _SamplesMixin(_ClientBase):
                 retry=True,
             )
             return {"thumb": url}
-        urls = self._http.get(self._dataset_path("/samples/{}/writeurls", sample_id), retry=True)
+        path = self._dataset_path("/samples/{}/writeurls", sample_id)
+        urls = self._http.get(path, retry=True, expect=dict)
         return {kind: urls[kind] for kind in kinds}
 
     def _put_blob(self, data: bytes, url: str, azure: bool) -> None:

@@ -69,17 +69,19 @@ class _SelectionMixin(_ClientBase):
             stacklevel=2,
         )
         config = _legacy_config(selection_config)
-        tags = self._http.get(self._dataset_path("/tags"))
+        tags = self._http.get(self._dataset_path("/tags"), expect=list)
         if any(t["name"] == config["name"] for t in tags):
             raise RuntimeError(f"There already exists a tag with tag_name {config['name']}.")
         if not tags:
             raise RuntimeError("There exists no initial-tag for this dataset.")
         if self.embedding_id is None:
             self.set_embedding_id_to_latest()  # type: ignore[attr-defined]
-        row_count = self._http.get(self._dataset_path("/tags"))[0]["totSize"]
+        row_count = self._http.get(self._dataset_path("/tags"), expect=list)[0]["totSize"]
         body = _sampling_request(config, preselected_tag_id, query_tag_id, row_count)
         job = self._http.post(
-            self._dataset_path("/embeddings/{}/sampling", str(self.embedding_id)), json=body
+            self._dataset_path("/embeddings/{}/sampling", str(self.embedding_id)),
+            json=body,
+            expect=dict,
         )
         return self._wait_for_selection_job(job["jobId"])
 
@@ -90,7 +92,7 @@ class _SelectionMixin(_ClientBase):
         while status is None or status["status"] in _RUNNING:
             time.sleep(wait)
             try:
-                status = self._http.get(encode_path("/v1/jobs/{}", job_id))
+                status = self._http.get(encode_path("/v1/jobs/{}", job_id), expect=dict)
             except LightlyClientError:
                 # like the official client: a flaky status endpoint is tolerated 19 times
                 failures += 1

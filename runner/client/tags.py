@@ -22,7 +22,7 @@ class _TagsMixin(_ClientBase):
         Returns:
             The tags (TagData).
         """
-        return [wire(t) for t in self._http.get(self._dataset_path("/tags"))]
+        return [wire(t) for t in self._http.get(self._dataset_path("/tags"), expect=list)]
 
     def get_tag_by_id(self, tag_id: str) -> WireModel:
         """Fetches a tag of the current dataset by id.
@@ -33,7 +33,9 @@ class _TagsMixin(_ClientBase):
         Returns:
             The tag (TagData).
         """
-        result: WireModel = wire(self._http.get(self._dataset_path("/tags/{}", tag_id)))
+        result: WireModel = wire(
+            self._http.get(self._dataset_path("/tags/{}", tag_id), expect=dict)
+        )
         return result
 
     def get_tag_by_name(self, tag_name: str) -> WireModel:
@@ -48,7 +50,7 @@ class _TagsMixin(_ClientBase):
         Raises:
             TagDoesNotExistError: If the dataset has no tag of that name.
         """
-        tags = self._http.get(self._dataset_path("/tags"))
+        tags = self._http.get(self._dataset_path("/tags"), expect=list)
         for tag in tags:
             if tag["name"] == tag_name:
                 return self.get_tag_by_id(tag["id"])
@@ -97,9 +99,8 @@ class _TagsMixin(_ClientBase):
                 "tagId2": field(tag_data, "prevTagId"),
                 "operation": "DIFFERENCE",
             }
-            mask = self._http.post(self._dataset_path("/tags/arithmetics/bitmask"), json=body)[
-                "bitMaskData"
-            ]
+            path = self._dataset_path("/tags/arithmetics/bitmask")
+            mask = self._http.post(path, json=body, expect=dict)["bitMaskData"]
         filenames = filenames_on_server or self.get_filenames()  # type: ignore[attr-defined]
         return bitmask.filenames_in_mask(mask, filenames)
 
@@ -122,7 +123,7 @@ class _TagsMixin(_ClientBase):
             ValueError: If ``fnames_new_tag`` is not a list of strings (before any request).
         """
         wanted = set(string_list(fnames_new_tag, "fnames_new_tag"))
-        tags = self._http.get(self._dataset_path("/tags"))
+        tags = self._http.get(self._dataset_path("/tags"), expect=list)
         if any(t["name"] == new_tag_name for t in tags):
             raise RuntimeError(f"There already exists a tag with tag_name {new_tag_name}.")
         if not tags:
@@ -141,7 +142,9 @@ class _TagsMixin(_ClientBase):
             "totSize": len(filenames),
             "creator": self._creator,
         }
-        result: WireModel = wire(self._http.post(self._dataset_path("/tags"), json=body))
+        result: WireModel = wire(
+            self._http.post(self._dataset_path("/tags"), json=body, expect=dict)
+        )
         return result
 
     def delete_tag_by_id(self, tag_id: str) -> None:

@@ -493,6 +493,44 @@ def test_an_html_page_with_a_success_status_is_not_taken_for_an_answer(
     assert isinstance(info.value, TransportError)
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "answer"),
+    [
+        ("{not json", "application/json", "a body that is not valid JSON"),
+        ("hello", "text/plain", "text where it answers an array"),
+        ("null", "application/json", "no value where it answers an array"),
+        ('{"data": []}', "application/json", "an object where it answers an array"),
+    ],
+)
+def test_an_answer_of_the_wrong_kind_is_no_answer(
+    client: ApiWorkflowClient,
+    mocked: responses.RequestsMock,
+    body: str,
+    content_type: str,
+    answer: str,
+) -> None:
+    """Not taken apart as if it were one: text read as a list gave its characters as
+    file names, which tags are then built from."""
+    mocked.get(re.compile(f"{SERVER}/v1/datasets.*"), body=body, content_type=content_type)
+    for operation in (client.get_filenames, client.get_all_tags, client.get_datasets):
+        with pytest.raises(UnexpectedResponse, match=re.escape(f"answered with {answer}")):
+            operation()
+
+
+def test_an_object_where_the_api_answers_one_is_checked_too(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(f"{SERVER}/v1/datasets/query/name/new", json=[])
+    mocked.post(f"{SERVER}/v1/datasets", json=["not", "an", "object"])
+    with pytest.raises(UnexpectedResponse) as info:
+        client.create_dataset("new")
+    assert str(info.value) == (
+        f"POST /v1/datasets: the server at {SERVER} answered with an array where it answers "
+        "an object, not as the Lightly API does (is the server location right, or is a proxy "
+        "or login page in the way?)"
+    )
+
+
 def test_an_html_error_page_is_summed_up_not_dumped(
     http: LightlyHttp, mocked: responses.RequestsMock
 ) -> None:
