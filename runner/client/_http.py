@@ -42,6 +42,7 @@ from runner.client.errors import (
     error_for_status,
     html_page,
 )
+from runner.client.models import to_wire
 
 DEFAULT_SERVER = "https://api.lightly.ai"
 #: (connect, read) seconds for API calls; the official client allows 180 s in total.
@@ -130,6 +131,55 @@ def _text(value: Any) -> str:
     """``str(value)``, but an enum member (the official client's, e.g.
     ``DockerRunScheduledState.OPEN``) is its value, ``OPEN``, as in JSON bodies."""
     return str(value.value if isinstance(value, enum.Enum) else value)
+
+
+def json_body(value: Any) -> bytes:
+    """``value`` as a JSON request body; numpy numbers and enum members as their values.
+
+    Raises:
+        ValueError: Naming where in ``value`` a NaN, an infinity or a value JSON cannot
+            carry is (``the body['metadata'][3]``).
+    """
+    try:
+        return jsonlib.dumps(
+            value, allow_nan=False, separators=(",", ":"), default=_json_value
+        ).encode()
+    except (TypeError, ValueError):
+        problem = json_problem(value, "the body") or "the body cannot be sent as JSON"
+        raise ValueError(problem) from None
+
+
+def json_problem(value: Any, where: str) -> str | None:
+    """Why ``value`` cannot be sent as JSON, naming the place (``where`` is its name), or None."""
+    if not isinstance(value, (str, int, float, bool, list, tuple, Mapping)) and value is not None:
+        try:
+            value = _json_value(value)
+        except TypeError:
+            return f"{where} is of type {type(value).__name__}, which JSON cannot carry"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{where} is {value}, which JSON cannot carry (no NaN or infinity)"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                return f"{where} has a key of type {type(key).__name__}, which JSON cannot carry"
+            problem = json_problem(item, f"{where}[{key!r}]")
+            if problem:
+                return problem
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            problem = json_problem(item, f"{where}[{index}]")
+            if problem:
+                return problem
+    return None
+
+
+def _json_value(value: Any) -> Any:
+    """What JSON sends for a value ``json`` does not know: numpy numbers and arrays,
+    enum members, official models (``to_wire``)."""
+    converted = to_wire(value)
+    if converted is value:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return converted
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -264,7 +314,10 @@ class LightlyHttp:
         body = None
         headers = {}
         if json is not None:
-            body = jsonlib.dumps(json, allow_nan=False, separators=(",", ":")).encode()
+            try:
+                body = json_body(json)
+            except ValueError as error:
+                raise ValueError(f"{method.upper()} {path}: {error}") from None
             headers["Content-Type"] = "application/json"
         should_retry = method.upper() in _IDEMPOTENT if retry is None else retry
         try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from runner.client._args import mapping
 from runner.client._base import _ClientBase
+from runner.client._http import json_problem
 from runner.client._parallel import for_each_parallel
 from runner.client.models import WireModel, to_camel, to_wire, wire
 
@@ -47,6 +48,15 @@ def check_entries(custom_metadata: Mapping[str, Any]) -> None:
                     f"custom metadata {key}[{index}]['{joined}'] must be a number or text, "
                     f"not {type(entry[joined]).__name__}"
                 )
+
+
+def check_sendable(custom_metadata: Mapping[str, Any]) -> None:
+    """Raise ValueError if a metadata entry holds what JSON cannot carry (NaN, say):
+    before any request, not after some entries were uploaded."""
+    for index, entry in enumerate(custom_metadata["metadata"]):
+        problem = json_problem(entry, f"custom metadata metadata[{index}]")
+        if problem:
+            raise ValueError(problem)
 
 
 def index_by_filename(custom_metadata: Mapping[str, Any]) -> dict[str, dict[str, Any] | None]:
@@ -153,6 +163,7 @@ def _updates(
 ) -> list[tuple[str, Any]]:
     """(sample id, metadata entry) pairs; entries of unknown images or files warned and skipped."""
     check_entries(custom_metadata)
+    check_sendable(custom_metadata)
     name_by_image_id = {image["id"]: image["file_name"] for image in custom_metadata["images"]}
     updates: list[tuple[str, Any]] = []
     for entry in custom_metadata["metadata"]:

@@ -19,7 +19,7 @@ from runner.client._http import body_text
 from runner.client._images import PreparedImage, list_image_files, prepare_image
 from runner.client._parallel import for_each_parallel
 from runner.client.errors import ApiError, UnexpectedResponse, error_for_status
-from runner.client.metadata import index_by_filename, verify_format
+from runner.client.metadata import check_sendable, index_by_filename, verify_format
 
 log = logging.getLogger(__name__)
 UploadMode = Literal["thumbnails", "full", "metadata"]
@@ -129,6 +129,7 @@ class _SamplesMixin(_ClientBase):
         if custom_metadata is not None:  # checked before any request
             verify_format(custom_metadata)
             custom = index_by_filename(custom_metadata)
+            check_sendable(custom_metadata)
         had_tags = bool(self._http.get(self._dataset_path("/tags"), expect=list))
         todo, job = self._new_files(files)
         plan = _Upload(files, mode, custom, self._datasource_type() == "AZURE")

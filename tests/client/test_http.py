@@ -113,6 +113,18 @@ def test_a_retry_after_that_is_no_number_of_seconds_falls_back_to_backoff(
     assert http.get("/v1/x") == [] and sleeps == [1.0]
 
 
+def test_a_body_json_cannot_carry_is_refused_before_sending_naming_the_place(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    with pytest.raises(ValueError) as info:
+        http.post("/v1/x", json={"scores": {"uncertainty": [0.5, float("inf")]}})
+    assert str(info.value) == (
+        "POST /v1/x: the body['scores']['uncertainty'][1] is inf, which JSON cannot carry "
+        "(no NaN or infinity)"
+    )
+    assert not mocked.calls
+
+
 def test_enum_members_are_sent_as_their_values(
     http: LightlyHttp, mocked: responses.RequestsMock
 ) -> None:

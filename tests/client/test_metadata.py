@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import responses
 from PIL import Image
@@ -121,6 +122,14 @@ def test_upload_custom_metadata_bad_format_raises_before_any_request(
             {"images": [], "metadata": [{"image_id": None}]},
             "custom metadata metadata[0]['image_id'] must be a number or text, not NoneType",
         ),
+        (
+            {"images": [], "metadata": [{"image_id": 0, "x": [1.0, float("nan")]}]},
+            "custom metadata metadata[0]['x'][1] is nan, which JSON cannot carry",
+        ),
+        (
+            {"images": [], "metadata": [{"image_id": 0, "when": object()}]},
+            "custom metadata metadata[0]['when'] is of type object, which JSON cannot carry",
+        ),
     ],
 )
 def test_custom_metadata_entries_of_the_wrong_shape_are_named(
@@ -137,6 +146,18 @@ def test_custom_metadata_entries_of_the_wrong_shape_are_named(
     Image.new("RGB", (8, 8)).save(tmp_path / "a.jpg")  # upload_dataset checks the same
     with pytest.raises(ValueError, match=re.escape(message)):
         client.upload_dataset(str(tmp_path), custom_metadata=custom_metadata)
+
+
+def test_numpy_values_in_custom_metadata_are_sent_as_numbers(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
+    mocked.get(f"{SERVER}{D}/samples/partial", json=[{"id": S1, "fileName": "a.jpg"}])
+    mocked.put(f"{SERVER}{D}/samples/{S1}", body="")
+    entry = {"image_id": 0, "x": np.float32(1.5), "ys": np.arange(2)}
+    client.upload_custom_metadata(
+        {"images": [{"file_name": "a.jpg", "id": 0}], "metadata": [entry]}
+    )
+    assert body_of(mocked.calls[1]) == {"customMetaData": {"image_id": 0, "x": 1.5, "ys": [0, 1]}}
 
 
 @covers("create_custom_metadata_config")
