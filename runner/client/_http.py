@@ -116,7 +116,14 @@ def hidden_credentials(url: str) -> str:
 
 
 def encode_path(template: str, *args: str) -> str:
-    """Fill ``{}`` placeholders of ``template`` with percent-encoded path segments."""
+    """Fill ``{}`` placeholders of ``template`` with percent-encoded path segments.
+
+    Raises:
+        ValueError: If a value is None or empty: ``/v1/datasets/None`` names no dataset.
+    """
+    missing = next((a for a in args if a is None or a == ""), False)
+    if missing is not False:
+        raise ValueError(f"{template} needs a value for each {{}}, not {missing!r}")
     return template.format(*(quote(_text(a), safe="") for a in args))
 
 

@@ -7,7 +7,13 @@ import os
 import requests
 
 from runner.client._base import _ClientBase
-from runner.client._http import DEFAULT_SERVER, DEFAULT_TIMEOUT, LightlyHttp, RetryPolicy
+from runner.client._http import (
+    DEFAULT_SERVER,
+    DEFAULT_TIMEOUT,
+    LightlyHttp,
+    RetryPolicy,
+    hidden_credentials,
+)
 from runner.client.artifacts import _ArtifactsMixin
 from runner.client.collaboration import _CollaborationMixin
 from runner.client.compute_worker import _ComputeWorkerMixin
@@ -93,4 +99,5 @@ class ApiWorkflowClient(
         self.progress = progress
 
     def __repr__(self) -> str:
-        return f"ApiWorkflowClient(server={self._http.base_url!r}, dataset_id={self._dataset_id!r})"
+        server = hidden_credentials(self._http.base_url)
+        return f"ApiWorkflowClient(server={server!r}, dataset_id={self._dataset_id!r})"

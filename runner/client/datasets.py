@@ -19,6 +19,8 @@ DatasetTypeName = Literal["Images", "Videos", "Crops"]
 
 
 def _check_name(dataset_name: str) -> None:
+    if not isinstance(dataset_name, str):
+        raise ValueError(f"dataset_name must be text, not {type(dataset_name).__name__}")
     if not DATASET_NAME.match(dataset_name) or len(dataset_name) < 3:
         raise ValueError(
             f"Invalid dataset name {dataset_name!r}: use at least 3 characters: ASCII letters, "

@@ -6,6 +6,7 @@ Split from ``datasources.py`` as the official client splits
 
 from __future__ import annotations
 
+import numbers
 import time
 import warnings
 from typing import Any
@@ -32,6 +33,12 @@ class _DatasourceListingMixin(_ClientBase):
         Args:
             timestamp: Unix seconds.
         """
+        if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Integral):
+            raise ValueError(
+                f"timestamp must be whole Unix seconds (an int), not {type(timestamp).__name__}"
+            )
+        if timestamp < 0:
+            raise ValueError(f"timestamp must be >= 0, not {timestamp}")
         body = {"processedUntilTimestamp": int(timestamp)}
         self._http.put(self._dataset_path("/datasource/processedUntilTimestamp"), json=body)
 

@@ -43,16 +43,19 @@ class _DownloadMixin(_ClientBase):
                 written outside ``output_dir``.
             RuntimeError: If no image could be downloaded (some failing: warnings).
         """
+        if not isinstance(output_dir, (str, os.PathLike)):
+            raise ValueError(f"output_dir must be a folder path, not {type(output_dir).__name__}")
         if Path(output_dir).exists() and not Path(output_dir).is_dir():
             raise ValueError(f"output_dir {output_dir} is a file, not a folder")
         dataset = self._get_dataset_data()
         if dataset.get("imgType") != "full":
-            how = {"thumbnail": "as thumbnails only", "meta": "as metadata only"}.get(
-                str(dataset.get("imgType")), "not at all"
-            )
+            how = {
+                "thumbnail": "Its images were uploaded as thumbnails only",
+                "meta": "Its images were uploaded as metadata only",
+            }.get(str(dataset.get("imgType")), "It has no uploaded images")
             raise ValueError(
-                f"Dataset with id {self.dataset_id} has no downloadable images! Its images "
-                f"were uploaded {how}; only upload_dataset(mode='full') keeps the originals."
+                f"Dataset with id {self.dataset_id} has no downloadable images! {how}; only "
+                "upload_dataset(mode='full') keeps the originals."
             )
         tags = self._http.get(self._dataset_path("/tags"), expect=list)
         tag = next((t for t in tags if t["name"] == tag_name), None)

@@ -1,7 +1,9 @@
-"""Arguments that must be lists of strings are refused, before any request, when not."""
+"""Arguments of the wrong kind (a string where a list of strings belongs, None where an
+id or a name does) are refused, naming them, before any request."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -85,3 +87,41 @@ def test_arguments_of_the_wrong_shape_are_named_before_any_request(
     with pytest.raises(ValueError, match=message):
         call(client)
     assert not mocked.calls
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda c: c.create_dataset(None), "dataset_name must be text, not NoneType"),
+        (lambda c: c.download_dataset(None), "output_dir must be a folder path, not NoneType"),
+        (
+            lambda c: c.upload_custom_metadata({"images": [], "metadata": []}, max_workers="4"),
+            "max_workers must be a whole number, not str",
+        ),
+        (
+            lambda c: c.update_processed_until_timestamp("abc"),
+            "timestamp must be whole Unix seconds (an int), not str",
+        ),
+        (lambda c: c.update_processed_until_timestamp(-1), "timestamp must be >= 0, not -1"),
+        (
+            lambda c: c.delete_dataset_by_id(None),
+            "/v1/datasets/{} needs a value for each {}, not None",
+        ),
+        (
+            lambda c: c.get_compute_worker_run(""),
+            "/v1/docker/runs/{} needs a value for each {}, not ''",
+        ),
+    ],
+)
+def test_arguments_of_the_wrong_kind_are_named_before_any_request(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, call: Any, message: str
+) -> None:
+    mocked.get(re.compile(".*/samples/partial.*"), json=[])
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call(client)
+    assert all(c.request.method == "GET" for c in mocked.calls)  # nothing changed
+
+
+def test_the_clients_repr_hides_a_password_in_the_server_location() -> None:
+    client = ApiWorkflowClient(token="t" * 20, server_location="http://user:s3cretpw@host:1")
+    assert "s3cretpw" not in repr(client) and "***@host:1" in repr(client)
