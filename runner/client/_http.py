@@ -583,9 +583,14 @@ class LightlyHttp:
                     raise TLSFailure(
                         f"{method} {label}: {reason} at {_host(url)}; {_tls_hint(cause, url)}"
                     ) from self._redacted(exc)
+                # refused: nothing listens; reset or closed: the server took the request
+                broke = isinstance(cause, ConnectionError) and not isinstance(
+                    cause, ConnectionRefusedError
+                )
+                host = _host(url)
+                where = f"the connection to {host} broke" if broke else f"could not reach {host}"
                 error = TransportError(
-                    f"{method} {label}: could not reach {_host(url)}: {reason} "
-                    f"(attempt {attempt} of {attempts})"
+                    f"{method} {label}: {where}: {reason} (attempt {attempt} of {attempts})"
                 )
                 error.__cause__ = self._redacted(exc)
                 retry_after = None
@@ -621,6 +626,10 @@ def _url_label(url: str) -> str:
     return f"{parts.scheme}://{_host(url)}{parts.path}"
 
 
+#: where the errors of sockets come from (http.client: RemoteDisconnected)
+_SOCKET_MODULES = ("builtins", "socket", "ssl", "http.client")
+
+
 def _socket_error(exc: BaseException) -> OSError | None:
     """The socket or TLS error under a requests/urllib3 one (``ConnectionRefusedError``,
     ``socket.gaierror``, ``ssl.SSLCertVerificationError``), if there is one."""
@@ -630,7 +639,7 @@ def _socket_error(exc: BaseException) -> OSError | None:
         if id(error) in seen:
             continue
         seen.add(id(error))
-        if isinstance(error, OSError) and type(error).__module__ in ("builtins", "socket", "ssl"):
+        if isinstance(error, OSError) and type(error).__module__ in _SOCKET_MODULES:
             return error
         linked = (*error.args, getattr(error, "reason", None), error.__cause__, error.__context__)
         pending.extend(e for e in linked if isinstance(e, BaseException))

@@ -223,6 +223,30 @@ def test_connection_refused_raises_transport_error_without_the_token(
     assert TOKEN not in full_text(info.value) and "***" in full_text(info.value)
 
 
+def test_a_connection_the_server_closes_is_told_apart_from_an_unreachable_server(
+    sleeps: Sleeps,
+) -> None:
+    """The request reached the server, which hung up: "could not reach" would mislead."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def hang_up() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        port = listener.getsockname()[1]
+        http = LightlyHttp(
+            base_url=f"http://127.0.0.1:{port}", token=TOKEN, retry=RetryPolicy(attempts=1)
+        )
+        with pytest.raises(TransportError) as info:
+            http.get("/v1/x")
+    assert str(info.value) == (
+        f"GET /v1/x: the connection to 127.0.0.1:{port} broke: remote end closed connection "
+        "without response (attempt 1 of 1)"
+    )
+
+
 def _tls_error(low_level: ssl.SSLError) -> requests.exceptions.SSLError:
     """What requests raises for ``low_level``, wrapped as urllib3 wraps it."""
     wrapped = urllib3.exceptions.SSLError(low_level)
