@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import math
+import operator
 import re
 import time
 from pathlib import Path
@@ -207,8 +210,39 @@ def check_and_prune_embeddings_csv(path: str | Path) -> None:
             raise RuntimeError(
                 f"Embeddings csv file: line {line} has {len(row)} values, the header {len(header)}."
             )
+    _check_numbers(header, rows[1:])
     keep = [i for i, column in enumerate(header) if any(p.match(column) for p in _KEEP_COLUMNS)]
     _write_csv(path, [[row[i] for i in keep] for row in rows])
+
+
+def _check_numbers(header: list[str], rows: Rows) -> None:
+    """Raise RuntimeError unless every ``embedding_<n>`` value is a finite number: the
+    server stores any text, and each later selection on it fails.
+
+    The values are summed in C (``sum(map(float, …))``): NaN and infinity carry through a
+    sum, so only a sum that is not finite needs the slow search for the culprit.
+    """
+    columns = [i for i, column in enumerate(header) if _EMBEDDING_COLUMN.match(column)]
+    if not rows or not columns:
+        return
+    # columns[0] twice: itemgetter of one index gives a value, not a tuple of one
+    values = itertools.chain.from_iterable(map(operator.itemgetter(*columns, columns[0]), rows))
+    try:
+        if math.isfinite(sum(map(float, values))):
+            return
+    except ValueError:
+        pass
+    for line, row in enumerate(rows, start=2):  # find the first culprit, to name it
+        for i in columns:
+            try:
+                if math.isfinite(float(row[i])):
+                    continue
+            except ValueError:
+                pass
+            raise RuntimeError(
+                f"Embeddings csv file: line {line} has {row[i]!r} in {header[i]}, "
+                "not a finite number."
+            )
 
 
 def order_rows(rows: Rows, filenames: list[str]) -> Rows:

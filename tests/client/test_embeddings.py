@@ -212,6 +212,12 @@ def test_upload_embeddings_appends_to_existing_and_renames(
             "must have `embedding_x` columns but found 'feature'",
         ),
         ("filenames,embedding_0,labels\na,1,0\n\nb,2,0\n", "must not have empty rows"),
+        (
+            "filenames,embedding_0,embedding_1,labels\na,1,2,0\nb,0.5,abc,0\n",
+            "line 3 has 'abc' in embedding_1, not a finite number",
+        ),
+        ("filenames,embedding_0,labels\na,1e999,0\n", "line 2 has '1e999' in embedding_0"),
+        ("filenames,embedding_0,labels\na,,0\n", "line 2 has '' in embedding_0"),
     ],
 )
 def test_upload_embeddings_malformed_csv_raises_before_any_request(
