@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -27,6 +28,18 @@ def string_list(value: Iterable[str] | None, name: str, *, optional: bool = Fals
     if wrong is not None:
         raise ValueError(f"{name} must hold only strings; got {wrong!r} ({type(wrong).__name__})")
     return items
+
+
+def worker_count(value: Any, name: str = "max_workers") -> int:
+    """``value`` as a number of threads: a whole number (``np.int64(4)`` and ``4.0`` too).
+
+    Raises:
+        ValueError: Naming ``name`` and what was passed instead.
+    """
+    whole = isinstance(value, numbers.Integral) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole:
+        raise ValueError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
 
 
 def mapping(value: Any, name: str) -> Mapping[Any, Any]:

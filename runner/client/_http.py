@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import email.utils
-import enum
 import json as jsonlib
 import logging
 import math
@@ -135,9 +134,9 @@ def encode_query_value(value: Any) -> str:
 
 
 def _text(value: Any) -> str:
-    """``str(value)``, but an enum member (the official client's, e.g.
-    ``DockerRunScheduledState.OPEN``) is its value, ``OPEN``, as in JSON bodies."""
-    return str(value.value if isinstance(value, enum.Enum) else value)
+    """``value`` as text in its wire form: an enum member (the official client's
+    ``DockerRunScheduledState.OPEN``) is ``OPEN``, as in JSON bodies."""
+    return str(to_wire(value))
 
 
 def json_body(value: Any) -> bytes:
@@ -156,8 +155,12 @@ def json_body(value: Any) -> bytes:
         raise ValueError(problem) from None
 
 
-def json_problem(value: Any, where: str) -> str | None:
+def json_problem(value: Any, where: str, _inside: frozenset[int] = frozenset()) -> str | None:
     """Why ``value`` cannot be sent as JSON, naming the place (``where`` is its name), or None."""
+    if isinstance(value, (list, tuple, Mapping)):
+        if id(value) in _inside:
+            return f"{where} contains itself, which JSON cannot carry"
+        _inside = _inside | {id(value)}
     if not isinstance(value, (str, int, float, bool, list, tuple, Mapping)) and value is not None:
         try:
             value = _json_value(value)
@@ -169,12 +172,12 @@ def json_problem(value: Any, where: str) -> str | None:
         for key, item in value.items():
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 return f"{where} has a key of type {type(key).__name__}, which JSON cannot carry"
-            problem = json_problem(item, f"{where}[{key!r}]")
+            problem = json_problem(item, f"{where}[{key!r}]", _inside)
             if problem:
                 return problem
     if isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            problem = json_problem(item, f"{where}[{index}]")
+            problem = json_problem(item, f"{where}[{index}]", _inside)
             if problem:
                 return problem
     return None
@@ -354,9 +357,11 @@ class LightlyHttp:
         if page is not None:
             raise self._not_the_api(method, path, page)
         value = _decode(response)
+        if expect is None:  # text, or an answer nobody reads (CONTRACT §2.3, §2.4)
+            return body_text(response) if value is _INVALID_JSON else value
         if value is _INVALID_JSON:
             raise self._not_the_api(method, path, "a body that is not valid JSON")
-        if expect is not None and not isinstance(value, expect):
+        if not isinstance(value, expect):
             wanted = "an array" if expect is list else "an object"
             answer = f"{_json_kind(value)} where it answers {wanted}"
             raise self._not_the_api(method, path, answer)

@@ -28,8 +28,6 @@ def for_each_parallel(
     by ``function`` stops the submission of further items and is raised once the
     running ones have finished.
     """
-    if isinstance(max_workers, bool) or not isinstance(max_workers, int):
-        raise ValueError(f"max_workers must be a whole number, not {type(max_workers).__name__}")
     workers = max(1, max_workers)
     pending: set[Future[Any]] = set()
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -88,7 +88,7 @@ class _DatasetsMixin(_ClientBase):
             queries.append([("exact", True), ("getAssetsOfTeam", True)])
         found: dict[str, WireModel] = {}
         for params in queries:
-            for dataset in self._http.get(path, params=params) or []:
+            for dataset in self._http.get(path, params=params, expect=list):
                 found.setdefault(dataset["id"], wire(dataset))
         return list(found.values())
 

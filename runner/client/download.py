@@ -10,6 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from runner.client import bitmask
+from runner.client._args import worker_count
 from runner.client._base import _ClientBase
 from runner.client._parallel import for_each_parallel
 from runner.client._paths import safe_join
@@ -43,6 +44,7 @@ class _DownloadMixin(_ClientBase):
                 written outside ``output_dir``.
             RuntimeError: If no image could be downloaded (some failing: warnings).
         """
+        workers = worker_count(max_workers)
         if not isinstance(output_dir, (str, os.PathLike)):
             raise ValueError(f"output_dir must be a folder path, not {type(output_dir).__name__}")
         if Path(output_dir).exists() and not Path(output_dir).is_dir():
@@ -71,7 +73,7 @@ class _DownloadMixin(_ClientBase):
             safe_join(output_dir, filenames[i])
         # made again as they are downloaded: a list of a million paths would hold ~300 MB
         jobs = ((sample_ids[i], safe_join(output_dir, filenames[i])) for i in positions)
-        self._download_all(jobs, len(positions), max_workers, show=verbose)
+        self._download_all(jobs, len(positions), workers, show=verbose)
 
     def _download_all(
         self, jobs: Iterable[tuple[str, Path]], count: int, max_workers: int, *, show: bool

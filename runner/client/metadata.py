@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from runner.client._args import mapping
+from runner.client._args import mapping, worker_count
 from runner.client._base import _ClientBase
 from runner.client._http import json_problem
 from runner.client._parallel import for_each_parallel
@@ -115,6 +115,7 @@ class _CustomMetadataMixin(_ClientBase):
             ValueError: If they are not lists of objects with ``id`` and ``file_name``
                 (images) and ``image_id`` (metadata).
         """
+        workers = worker_count(max_workers)
         verify_format(custom_metadata)
         samples = self._http.get(
             self._dataset_path("/samples/partial"),
@@ -131,7 +132,7 @@ class _CustomMetadataMixin(_ClientBase):
 
         bar = self._progress_bar(len(updates), "metadata", "sample", shown=verbose)
         with bar:
-            for_each_parallel(put, updates, max_workers=max_workers, done=lambda: bar.update(1))
+            for_each_parallel(put, updates, max_workers=workers, done=lambda: bar.update(1))
 
     def create_custom_metadata_config(self, name: str, configs: list[dict[str, Any]]) -> WireModel:
         """Creates a custom metadata configuration for the current dataset.

@@ -12,6 +12,7 @@ official snake_case attributes.
 from __future__ import annotations
 
 import difflib
+import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,8 +121,10 @@ def to_wire(value: Any) -> Any:
         return {k: to_wire(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_wire(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value  # str enums too: str() of one is "Class.MEMBER" from Python 3.11
     if hasattr(value, "value") and hasattr(value, "name") and not isinstance(value, str):
-        return value.value  # Enum members
+        return value.value  # enum-like members of other enum libraries
     if hasattr(value, "tolist"):
         return value.tolist()  # numpy arrays and scalars
     return value

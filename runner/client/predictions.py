@@ -6,20 +6,19 @@ from collections.abc import Mapping
 from numbers import Integral
 from typing import Any
 
-from runner.client._args import mapping
+from runner.client._args import mapping, worker_count
 from runner.client._base import _ClientBase
 from runner.client._parallel import for_each_parallel
 from runner.client.models import to_camel, to_wire
 
 
 def _without_none(value: Any) -> Any:
-    """``value`` in wire form, keys set to None left out at every level: no field of the
-    prediction models is nullable (MODELS.md), and the official models omit them."""
-    value = to_wire(value)
-    if isinstance(value, Mapping):
+    """``value`` (in wire form) with keys set to None left out at every level: no field
+    of the prediction models is nullable (MODELS.md), and the official models omit them."""
+    if isinstance(value, dict):  # to_wire made every mapping a dict
         return {k: _without_none(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_without_none(v) for v in value]
+        return [_without_none(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
 
 
@@ -54,7 +53,9 @@ class _PredictionsMixin(_ClientBase):
         """
         params = {"predictionUUIDTimestamp": _version(prediction_version_id)}
         self._http.post(
-            self._dataset_path("/predictions/tasks"), params=params, json=_without_none(schema)
+            self._dataset_path("/predictions/tasks"),
+            params=params,
+            json=_without_none(to_wire(schema)),
         )
 
     def create_or_update_prediction(
@@ -105,6 +106,7 @@ class _PredictionsMixin(_ClientBase):
                 ``sample_id_to_prediction_singletons`` is not a mapping.
         """
         _version(prediction_version_id)
+        workers = worker_count(max_workers)
         items = list(
             mapping(
                 sample_id_to_prediction_singletons, "sample_id_to_prediction_singletons"
@@ -121,4 +123,4 @@ class _PredictionsMixin(_ClientBase):
             if progress_bar is not None:
                 progress_bar.update(1)
 
-        for_each_parallel(upload, items, max_workers=min(len(items), max_workers), done=uploaded)
+        for_each_parallel(upload, items, max_workers=min(len(items), workers), done=uploaded)

@@ -14,6 +14,7 @@ from typing import IO, Any, Literal
 
 import requests
 
+from runner.client._args import worker_count
 from runner.client._base import _ClientBase
 from runner.client._http import body_text
 from runner.client._images import PreparedImage, list_image_files, prepare_image
@@ -124,6 +125,7 @@ class _SamplesMixin(_ClientBase):
         """
         if mode not in _IMG_TYPE:
             raise ValueError(f"mode must be one of {sorted(_IMG_TYPE)}, not {mode!r}")
+        workers = worker_count(max_workers)
         files = _local_files(input)
         custom: dict[str, Any] = {}
         if custom_metadata is not None:  # checked before any request
@@ -134,7 +136,7 @@ class _SamplesMixin(_ClientBase):
         todo, job = self._new_files(files)
         plan = _Upload(files, mode, custom, self._datasource_type() == "AZURE")
         self._http.put(self._dataset_path("/registerDatasetUpload"), json=job)
-        failures = self._upload_all(todo, plan, max_workers)
+        failures = self._upload_all(todo, plan, workers)
         _report_corrupt(sorted(plan.corrupt), len(todo))
         _report_failures(todo, failures)
         if not had_tags:
@@ -391,8 +393,12 @@ def _local_files(source: str | Any) -> Mapping[str, Path]:
 
 class _DatasetFiles(Mapping[str, Path]):
     """File name → path of a dataset object's images (a ``LightlyDataset``), each path
-    asked for when the image is uploaded, as 1.4.10 does: with ``dataset[i]``'s image,
-    which a dataset of video frames writes to a file only then."""
+    asked for when the image is uploaded.
+
+    An image with a file of its own is read from it. One without (a video frame) is
+    taken from ``dataset[i]``, ``(image, label, filename)``, and passed to
+    ``get_filepath_from_filename(filename, image)``, which writes it, as 1.4.10 does.
+    """
 
     def __init__(self, dataset: Any) -> None:
         self._dataset = dataset
@@ -400,9 +406,21 @@ class _DatasetFiles(Mapping[str, Path]):
 
     def __getitem__(self, name: str) -> Path:
         index = self._indices[name]
-        if not hasattr(self._dataset, "__getitem__"):  # only the two methods
-            return Path(self._dataset.get_filepath_from_filename(name))
-        image, _label, filename = self._dataset[index]
+        try:
+            path = Path(self._dataset.get_filepath_from_filename(name))
+        except (TypeError, ValueError):  # it needs the image: no file of its own
+            if not hasattr(self._dataset, "__getitem__"):
+                raise
+        else:
+            if path.is_file() or not hasattr(self._dataset, "__getitem__"):
+                return path
+        item = self._dataset[index]
+        if not (isinstance(item, tuple) and len(item) == 3):
+            raise ValueError(
+                f"dataset[{index}] must be (image, label, filename), as a LightlyDataset's "
+                f"items are, not {type(item).__name__}"
+            )
+        image, _label, filename = item
         return Path(self._dataset.get_filepath_from_filename(filename, image))
 
     def __iter__(self) -> Iterator[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import time
 import warnings
 from typing import Any
@@ -116,10 +115,8 @@ def _legacy_config(selection_config: Any) -> dict[str, Any]:
     def read(name: str, default: Any) -> Any:
         if selection_config is None:
             return default
-        value = field(selection_config, to_camel(name), None)
-        if isinstance(value, enum.Enum):  # SamplingMethod is a str enum: use its value
-            value = value.value
-        return default if value is None else to_wire(value)
+        value = to_wire(field(selection_config, to_camel(name), None))  # SamplingMethod: str
+        return default if value is None else value
 
     method = read("method", "CORESET")
     n_samples = read("n_samples", 32)

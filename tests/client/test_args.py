@@ -7,10 +7,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 import responses
 
 from runner.client import ApiWorkflowClient
+from runner.client._args import worker_count
 
 SELECTION = {
     "n_samples": 5,
@@ -96,7 +98,13 @@ def test_arguments_of_the_wrong_shape_are_named_before_any_request(
         (lambda c: c.download_dataset(None), "output_dir must be a folder path, not NoneType"),
         (
             lambda c: c.upload_custom_metadata({"images": [], "metadata": []}, max_workers="4"),
-            "max_workers must be a whole number, not str",
+            "max_workers must be a whole number, not '4'",
+        ),
+        (lambda c: c.upload_dataset(".", max_workers=2.5), "max_workers must be a whole"),
+        (lambda c: c.download_dataset("out", max_workers=None), "max_workers must be a whole"),
+        (
+            lambda c: c.create_or_update_predictions({"s": []}, 1, max_workers="4"),
+            "max_workers must be a whole number",
         ),
         (
             lambda c: c.update_processed_until_timestamp("abc"),
@@ -116,10 +124,15 @@ def test_arguments_of_the_wrong_shape_are_named_before_any_request(
 def test_arguments_of_the_wrong_kind_are_named_before_any_request(
     client: ApiWorkflowClient, mocked: responses.RequestsMock, call: Any, message: str
 ) -> None:
-    mocked.get(re.compile(".*/samples/partial.*"), json=[])
     with pytest.raises(ValueError, match=re.escape(message)):
         call(client)
-    assert all(c.request.method == "GET" for c in mocked.calls)  # nothing changed
+    assert not mocked.calls
+
+
+def test_whole_numbers_of_other_types_are_worker_counts() -> None:
+    assert [worker_count(n) for n in (np.int64(4), 8.0, 3)] == [4, 8, 3]
+    with pytest.raises(ValueError, match="max_workers must be a whole number, not True"):
+        worker_count(True)
 
 
 def test_the_clients_repr_hides_a_password_in_the_server_location() -> None:

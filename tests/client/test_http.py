@@ -123,6 +123,10 @@ def test_a_body_json_cannot_carry_is_refused_before_sending_naming_the_place(
         "(no NaN or infinity)"
     )
     assert not mocked.calls
+    loop: list[object] = []
+    loop.append({"again": loop})
+    with pytest.raises(ValueError, match=re.escape("the body[0]['again'] contains itself")):
+        http.post("/v1/x", json=loop)
 
 
 def test_enum_members_are_sent_as_their_values(
@@ -551,6 +555,15 @@ def test_an_answer_of_the_wrong_kind_is_no_answer(
     for operation in (client.get_filenames, client.get_all_tags, client.get_datasets):
         with pytest.raises(UnexpectedResponse, match=re.escape(f"answered with {answer}")):
             operation()
+
+
+def test_a_body_nobody_reads_may_be_anything(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    """Where the API answers no body (CONTRACT §2.4), a success is a success: the text of
+    an invalid JSON body is returned, as the official client falls back to it (§2.3)."""
+    mocked.put(URL, body="OK", content_type="application/json")
+    assert http.put("/v1/x", json={"a": 1}) == "OK"
 
 
 def test_an_object_where_the_api_answers_one_is_checked_too(

@@ -386,7 +386,9 @@ def test_upload_dataset_gets_each_path_with_the_datasets_image(
         def get_filenames(self) -> list[str]:
             return self.names
 
-        def get_filepath_from_filename(self, filename: str, image: Image.Image) -> str:
+        def get_filepath_from_filename(self, filename: str, image: Any = None) -> str:
+            if image is None:  # as LightlyDataset: a frame has no file to return
+                raise ValueError("The parameter image must not be None for VideoDatasets")
             image.save(tmp_path / filename)
             return str(tmp_path / filename)
 
@@ -397,6 +399,26 @@ def test_upload_dataset_gets_each_path_with_the_datasets_image(
     bodies = [body_of(call) for call in requests_to(mocked, "POST", "/samples$")]
     assert [b["fileName"] for b in bodies] == Frames.names
     assert [b["metaData"]["mean"][0] for b in bodies] == [0.0, pytest.approx(200 / 255)]
+
+
+def test_upload_dataset_reads_a_datasets_files_without_indexing_it(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """dataset[i] decodes (and transforms) the image: not done for an image with a file."""
+    make_images(tmp_path, ["one.jpg"])
+
+    class Files(list[tuple[object, int]]):  # indexable, but not (image, label, filename)
+        def get_filenames(self) -> list[str]:
+            return ["one.jpg"]
+
+        def get_filepath_from_filename(self, filename: str, image: object = None) -> str:
+            return str(tmp_path / filename)
+
+    add_preamble(mocked, tags=[], on_server=[])
+    mocked.post(f"{SERVER}{D}/samples", status=201, json={"id": SAMPLE})
+    mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
+    client.upload_dataset(Files([(None, 0)]), mode="metadata")
+    assert body_of(requests_to(mocked, "POST", "/samples$")[0])["fileName"] == "one.jpg"
 
 
 @pytest.mark.parametrize(
