@@ -36,6 +36,10 @@ from runner.client._http import LightlyHttp, encode_path
 from tests.client.contract import SERVER, TOKEN, query_of
 
 URL = f"{SERVER}/v1/x"
+NOT_THE_API = (
+    "not as the Lightly API does (is the server location right, or is a proxy or login "
+    "page in the way?)"
+)
 
 
 class Sleeps(list[float]):
@@ -526,9 +530,8 @@ def test_an_html_page_with_a_success_status_is_not_taken_for_an_answer(
     with pytest.raises(UnexpectedResponse) as info:
         http.get("/v1/x")
     assert str(info.value) == (
-        "GET /v1/x: the server at https://api.test answered with an HTML page 'Corporate "
-        "login', not as the Lightly API does (is the server location right, or is a proxy or "
-        "login page in the way?)"
+        f"GET /v1/x: the server at https://api.test answered with an HTML page 'Corporate "
+        f"login', {NOT_THE_API}"
     )
     assert isinstance(info.value, TransportError)
 
@@ -575,8 +578,7 @@ def test_an_object_where_the_api_answers_one_is_checked_too(
         client.create_dataset("new")
     assert str(info.value) == (
         f"POST /v1/datasets: the server at {SERVER} answered with an array where it answers "
-        "an object, not as the Lightly API does (is the server location right, or is a proxy "
-        "or login page in the way?)"
+        f"an object, {NOT_THE_API}"
     )
 
 
@@ -589,8 +591,7 @@ def test_an_html_error_page_is_summed_up_not_dumped(
         http.get("/v1/x")
     assert str(info.value) == (
         f"GET /v1/x: the server at {SERVER} answered with 404 and an HTML page 'Corporate "
-        "login', not as the Lightly API does (is the server location right, or is a proxy or "
-        "login page in the way?)"
+        f"login', {NOT_THE_API}"
     )
     assert info.value.transient is False and len(mocked.calls) == 1
 
