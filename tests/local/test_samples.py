@@ -197,13 +197,24 @@ def test_read_url_falls_back_to_the_local_datasource(
     assert api.client.get(_path(url)).data == b"from disk"
 
 
-def test_thumbnail_only_samples_read_their_thumbnail(
-    api: Api, make_dataset: Callable[..., str]
+@pytest.mark.parametrize(("img_type", "full_image"), [("thumbnail", b"small"), ("full", None)])
+def test_a_sample_without_its_image_reads_its_thumbnail_unless_images_are_kept(
+    api: Api, make_dataset: Callable[..., str], img_type: str, full_image: bytes | None
 ) -> None:
-    dataset_id = make_dataset("thumbs only", 1)
+    """Uploaded as thumbnails only, the thumbnail is all there is to show. In a dataset of
+    full images, a missing image (an upload cut short) must not be downloaded as its
+    thumbnail under the image's name."""
+    dataset_id = make_dataset("thumbs only", 1, initial_tag=False)
     d = f"/v1/datasets/{dataset_id}"
+    api.post(f"{d}/tags/initial", json={"imgType": img_type})
     sample_id = api.get(f"{d}/mappings", query={"field": "_id"}).get_json()[0]
     thumb = api.get(f"{d}/samples/{sample_id}/writeurl", query={"isThumbnail": "True"}).get_json()
     api.client.put(_path(thumb), data=b"small")
     url = api.get(f"{d}/samples/{sample_id}/readurl", query={"type": "full"}).get_json()
-    assert api.client.get(_path(url)).data == b"small"
+    answer = api.client.get(_path(url))
+    if full_image is None:
+        assert answer.status_code == 404
+    else:
+        assert answer.data == full_image
+    redirect = api.get(f"{d}/samples/{sample_id}/readurlRedirect", query={"type": "full"})
+    assert redirect.headers["Location"].split("?")[0].endswith(_path(url).split("?")[0])

@@ -127,12 +127,18 @@ def blob_key(dataset_id: str, sample: dict[str, Any], kind: str) -> str:
 
 
 def read_url(
-    dataset_id: str, sample: dict[str, Any], kind: str = "full", *, expires_in: int | None = None
+    dataset_id: str,
+    sample: dict[str, Any],
+    kind: str = "full",
+    *,
+    expires_in: int | None = None,
+    thumbnail_for_full: bool = True,
 ) -> str:
     """A signed read URL of the sample's ``full`` image or ``thumbnail``.
 
     Preference: the uploaded blob of that kind; for ``thumbnail`` then the full image;
-    then the file in the dataset's LOCAL datasource; for ``full`` then the thumbnail.
+    then the file in the dataset's LOCAL datasource; for ``full`` then the thumbnail,
+    unless ``thumbnail_for_full`` is False (the URL of the missing image then answers 404).
     """
     blobs = get_blobs()
     full, thumb = blob_key(dataset_id, sample, "full"), blob_key(dataset_id, sample, "thumb")
@@ -141,7 +147,7 @@ def read_url(
     )
     key = key or local_file_key(dataset_id, sample["fileName"])
     if key is None:
-        key = thumb if kind == "full" and blobs.exists(thumb) else full
+        key = thumb if kind == "full" and thumbnail_for_full and blobs.exists(thumb) else full
     if expires_in is None:
         return blobs.signed_url(base_url(), key)
     return blobs.signed_url(base_url(), key, expires_in=expires_in)
@@ -268,15 +274,22 @@ def _read_type() -> str:
     return kind
 
 
+def _sample_read_url(dataset_id: str, sample_id: str) -> str:
+    """The read URL of a sample's image: in a dataset of full images (``imgType: full``)
+    never its thumbnail, which a download would store under the image's name."""
+    keeps_full_images = require_dataset(dataset_id).get("imgType") == "full"
+    sample = _sample(dataset_id, sample_id)
+    return read_url(dataset_id, sample, _read_type(), thumbnail_for_full=not keeps_full_images)
+
+
 @bp.get(f"{D}/samples/<sample_id>/readurl")
 def sample_read_url(dataset_id: str, sample_id: str) -> Response:
-    return jsonify(read_url(dataset_id, _sample(dataset_id, sample_id), _read_type()))
+    return jsonify(_sample_read_url(dataset_id, sample_id))
 
 
 @bp.get(f"{D}/samples/<sample_id>/readurlRedirect")
 def sample_read_redirect(dataset_id: str, sample_id: str) -> ResponseReturnValue:
-    url = read_url(dataset_id, _sample(dataset_id, sample_id), _read_type())
-    return redirect(url, code=302)
+    return redirect(_sample_read_url(dataset_id, sample_id), code=302)
 
 
 @bp.get(f"{D}/samples/<sample_id>/writeurl")
