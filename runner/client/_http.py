@@ -34,6 +34,7 @@ from runner import __version__
 from runner.client.cancel import raise_if_stopped
 from runner.client.errors import (
     ApiError,
+    RateLimited,
     RequestTimeout,
     TLSFailure,
     TransportError,
@@ -562,9 +563,10 @@ class LightlyHttp:
         should_retry: bool,
         **kwargs: Any,
     ) -> requests.Response:
+        # a request refused with 429 was not processed: safe to repeat whatever its method
         attempts = self.retry.attempts if should_retry else 1
         data = kwargs.get("data")
-        for attempt in range(1, attempts + 1):
+        for attempt in range(1, self.retry.attempts + 1):
             raise_if_stopped()
             if attempt > 1 and data is not None and hasattr(data, "seek"):
                 data.seek(0)
@@ -611,7 +613,9 @@ class LightlyHttp:
                 if response.status_code not in _RETRY_STATUSES:
                     raise error
                 retry_after = _retry_after(response)
-            if attempt == attempts:
+                if response.status_code == 429:
+                    attempts = self.retry.attempts
+            if attempt >= attempts or (not should_retry and not isinstance(error, RateLimited)):
                 raise error
             delay = self.retry.delay(attempt, retry_after)
             log.warning("%s; retrying in %.1f s", _attempt_text(error, attempt, attempts), delay)

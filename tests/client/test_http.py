@@ -179,6 +179,21 @@ def test_post_is_not_retried_unless_asked(
     assert len(mocked.calls) == 5
 
 
+def test_a_post_refused_with_429_is_sent_again_as_it_was_not_processed(
+    http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    """An upsize tag refused with 429 left the initial tag short of the new samples."""
+    mocked.post(URL, status=429, headers={"Retry-After": "2"}, body="")
+    mocked.post(URL, status=201, json={"id": "1"})
+    assert http.post("/v1/x", json={"a": 1}) == {"id": "1"}
+    assert len(mocked.calls) == 2 and sleeps == [2.0]
+    mocked.post(URL, status=429, body="")
+    mocked.post(URL, status=503, body="")  # may have been processed: not sent again
+    with pytest.raises(ServerError):
+        http.post("/v1/x", json={"a": 1})
+    assert len(mocked.calls) == 4
+
+
 def test_put_and_delete_are_retried(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
     mocked.put(URL, status=502, body="")
     mocked.put(URL, body="")
