@@ -132,17 +132,17 @@ class _SamplesMixin(_ClientBase):
             verify_format(custom_metadata)
             custom = index_by_filename(custom_metadata)
             check_sendable(custom_metadata)
-        had_tags = bool(self._http.get(self._dataset_path("/tags"), expect=list))
+        tags = self._http.get(self._dataset_path("/tags"), expect=list)
         todo, job = self._new_files(files)
         plan = _Upload(files, mode, custom, self._datasource_type() == "AZURE")
         self._http.put(self._dataset_path("/registerDatasetUpload"), json=job)
         failures = self._upload_all(todo, plan, workers)
         _report_corrupt(sorted(plan.corrupt), len(todo))
         _report_failures(todo, failures)
-        if not had_tags:
+        if not tags:
             body = {"imgType": _IMG_TYPE[mode], "creator": self._creator}
             self._http.post(self._dataset_path("/tags/initial"), json=body)
-        elif todo:
+        elif todo or _tags_fall_short(tags, job["processed"]):
             name = time.strftime("%Y%m%d_%Hh%Mm%Ss")
             body = {"upsizeTagName": name, "upsizeTagCreator": self._creator}
             self._http.post(self._dataset_path("/tags/upsize"), json=body)
@@ -269,6 +269,12 @@ class _SamplesMixin(_ClientBase):
 
     def _put_blob(self, data: bytes, url: str, azure: bool) -> None:
         self.upload_file_with_signed_url(data, url, headers=_azure_headers(data) if azure else None)
+
+
+def _tags_fall_short(tags: list[dict[str, Any]], samples: int) -> bool:
+    """Whether a tag spans fewer than the dataset's ``samples``: an earlier upload's
+    upsize never happened (it failed, or the upload was cut short), and is due now."""
+    return any(int(tag.get("totSize") or 0) < samples for tag in tags)
 
 
 class SampleWithoutImage(RuntimeError):

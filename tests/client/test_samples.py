@@ -266,9 +266,21 @@ def test_upload_dataset_skips_everything_already_uploaded(
     client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
 ) -> None:
     make_images(tmp_path, ["a.jpg"])
-    add_preamble(mocked, tags=[{"id": "7" * 24}], on_server=["a.jpg"])
+    add_preamble(mocked, tags=[{"id": "7" * 24, "totSize": 1}], on_server=["a.jpg"])
     client.upload_dataset(str(tmp_path))
     assert [c.request.method for c in mocked.calls] == ["GET", "GET", "GET", "GET", "PUT"]
+
+
+def test_upload_dataset_makes_the_upsize_an_earlier_upload_did_not(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """Its upsize failed (or it was cut short): the tags span 1 of the 2 samples."""
+    make_images(tmp_path, ["a.jpg", "b.jpg"])
+    add_preamble(mocked, tags=[{"id": "7" * 24, "totSize": 1}], on_server=["a.jpg", "b.jpg"])
+    mocked.post(f"{SERVER}{D}/tags/upsize", status=201, json={"id": "8" * 24})
+    client.upload_dataset(str(tmp_path))
+    assert [c.request.method for c in mocked.calls][-1] == "POST"
+    assert_call(mocked.calls[-1], "POST", f"{D}/tags/upsize")
 
 
 def test_upload_dataset_over_quota_raises_before_uploading(
