@@ -52,10 +52,11 @@ class _PredictionsMixin(_ClientBase):
             ValueError: If ``prediction_version_id`` is negative (the default -1 included).
         """
         params = {"predictionUUIDTimestamp": _version(prediction_version_id)}
-        self._http.post(
+        self._http.post(  # stored per name and version, replacing: safe to repeat
             self._dataset_path("/predictions/tasks"),
             params=params,
             json=_without_none(to_wire(schema)),
+            retry=True,
         )
 
     def create_or_update_prediction(
@@ -82,8 +83,11 @@ class _PredictionsMixin(_ClientBase):
             else singleton
             for singleton in to_wire(list(prediction_singletons))
         ]
-        self._http.post(
-            self._dataset_path("/predictions/samples/{}", sample_id), params=params, json=body
+        self._http.post(  # replaces the sample's predictions of that version: safe to repeat
+            self._dataset_path("/predictions/samples/{}", sample_id),
+            params=params,
+            json=body,
+            retry=True,
         )
 
     def create_or_update_predictions(

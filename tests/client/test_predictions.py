@@ -204,3 +204,16 @@ def test_server_refusal_is_raised(
         client.create_or_update_predictions({sample: [singleton(0)]}, VERSION)
     assert caught.value.status == 400
     assert len(mocked.calls) == 1
+
+
+def test_predictions_and_schemas_replace_so_a_transient_failure_is_retried(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock
+) -> None:
+    """On a flaky link, 1 in 10 failing stopped the upload of many samples at the first."""
+    sample = "d" * 24
+    for path in (f"{D}/predictions/tasks", f"{D}/predictions/samples/{sample}"):
+        mocked.add("POST", SERVER + path, status=503, body="busy")
+        mocked.add("POST", SERVER + path, status=201, json={"id": "c" * 24})
+    client.create_or_update_prediction_task_schema(SCHEMA, VERSION)
+    client.create_or_update_predictions({sample: [singleton(0)]}, VERSION)
+    assert [c.response.status_code for c in mocked.calls] == [503, 201, 503, 201]
