@@ -208,7 +208,7 @@ class _SamplesMixin(_ClientBase):
             blobs["full"] = path.read_bytes()
         body = _sample_body(image, plan.custom.get(name))
         if not blobs:
-            self._http.post(self._dataset_path("/samples"), json=body, retry=True)
+            self._create_sample("/samples", body)
             return
         sample_id, urls = self._create_sample_for_blobs(body, list(blobs), plan)
         for kind, url in urls.items():
@@ -235,9 +235,7 @@ class _SamplesMixin(_ClientBase):
         """
         if not plan.separate_write_urls.is_set():
             try:
-                created = self._http.post(
-                    self._dataset_path("/samples/withWriteUrls"), json=body, retry=True, expect=dict
-                )
+                created = self._create_sample("/samples/withWriteUrls", body)
             except (ApiError, UnexpectedResponse) as error:
                 # an older server, whose unknown-route page may be HTML; the dataset is
                 # checked below, and a server that is no Lightly API fails there too
@@ -245,14 +243,40 @@ class _SamplesMixin(_ClientBase):
                     raise
                 plan.separate_write_urls.set()
             else:
-                urls = created["sampleWriteUrls"]
+                urls = created.get("sampleWriteUrls")
+                if urls is None:  # the sample existed: its answer was lost
+                    return str(created["id"]), self._write_urls(str(created["id"]), kinds)
                 return str(created["id"]), {kind: urls[kind] for kind in kinds}
-        sample_id = str(
-            self._http.post(self._dataset_path("/samples"), json=body, retry=True, expect=dict)[
-                "id"
-            ]
-        )
+        sample_id = str(self._create_sample("/samples", body)["id"])
         return sample_id, self._write_urls(sample_id, kinds)
+
+    def _create_sample(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST the sample (retried); its answer, or ``{"id"}`` of the sample of that file
+        name when the server refuses it as existing.
+
+        Only files not on the server are uploaded, so such a sample was made during this
+        upload: most likely by an attempt whose answer was lost, which the retry then
+        finds existing. Its images are still to be stored.
+        """
+        try:
+            created: dict[str, Any] = self._http.post(
+                self._dataset_path(route), json=body, retry=True, expect=dict
+            )
+            return created
+        except ApiError as error:
+            if error.status not in (400, 409):
+                raise
+            existing = self._http.get(
+                self._dataset_path("/samples/partial"),
+                params={"mode": "fileNames", "fileName": body["fileName"]},
+                retry=True,
+                expect=list,
+            )
+            match = [s for s in existing if s.get("fileName") == body["fileName"]]
+            if len(match) != 1:
+                raise
+            log.info("sample %s existed already (an answer was lost): using it", body["fileName"])
+            return {"id": match[0]["id"]}
 
     def _write_urls(self, sample_id: str, kinds: list[str]) -> dict[str, str]:
         """Freshly signed write URLs of a sample's blobs (GET ``writeurl(s)``, §8.1)."""

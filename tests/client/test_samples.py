@@ -271,6 +271,50 @@ def test_upload_dataset_skips_everything_already_uploaded(
     assert [c.request.method for c in mocked.calls] == ["GET", "GET", "GET", "GET", "PUT"]
 
 
+EXISTS = {"code": "BAD_REQUEST", "error": "a sample named 'a.jpg' already exists"}
+
+
+@pytest.mark.parametrize(("mode", "route"), [("thumbnails", "withWriteUrls"), ("metadata", "")])
+def test_a_sample_whose_answer_was_lost_gets_its_images_all_the_same(
+    client: ApiWorkflowClient,
+    mocked: responses.RequestsMock,
+    tmp_path: Path,
+    mode: str,
+    route: str,
+) -> None:
+    """The server made the sample, the answer was lost, the retry finds it existing:
+    the image was reported failed and left without its thumbnail for good."""
+    make_images(tmp_path, ["a.jpg"])
+    add_preamble(mocked, tags=[], on_server=[])
+    create = f"{SERVER}{D}/samples" + (f"/{route}" if route else "")
+    mocked.post(create, body=requests.exceptions.ConnectionError("connection reset"))
+    mocked.post(create, status=400, json=EXISTS)
+    mocked.get(f"{SERVER}{D}/samples/partial", json=[{"id": SAMPLE, "fileName": "a.jpg"}])
+    mocked.get(f"{SERVER}{D}/samples/{SAMPLE}/writeurl", json=f"{BLOBS}/thumb?sig=1")
+    mocked.put(f"{BLOBS}/thumb", body="")
+    mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no image reported failed
+        client.upload_dataset(str(tmp_path), mode=mode)  # type: ignore[arg-type]
+    lookup = requests_to(mocked, "GET", "/samples/partial")[-1]
+    assert query_of(lookup) == [
+        ("mode", "fileNames"),
+        ("fileName", "a.jpg"),
+        ("token", TOKEN),
+    ]
+    assert len(requests_to(mocked, "PUT", "thumb")) == (mode == "thumbnails")
+
+
+def test_a_sample_refused_for_another_reason_is_still_a_failure(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    make_images(tmp_path, ["a.jpg", "b.jpg"])
+    add_preamble(mocked, tags=[], on_server=[])
+    mocked.post(f"{SERVER}{D}/samples/withWriteUrls", status=400, json=EXISTS)
+    with pytest.raises(RuntimeError, match="None of the 2 images could be uploaded"):
+        client.upload_dataset(str(tmp_path))
+
+
 def test_upload_dataset_makes_the_upsize_an_earlier_upload_did_not(
     client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
 ) -> None:
