@@ -510,41 +510,55 @@ class LightlyHttp:
         settings, hooks and cookie jars costs about a third of a request's CPU, which
         bounds parallel uploads (the GIL). What it would add is fixed when the session
         is made (headers, proxies, CA bundle); the Lightly API sets no cookies; a
-        redirect is sent again through the session, which follows it.
+        redirect is followed by the session (``resolve_redirects``), the request not
+        sent again.
+
+        Raises:
+            UnexpectedResponse: A request with a body was moved (301, 302): following
+                would send it without its body (an empty upload, a POST turned GET).
         """
         proxies = self._proxies(url)
-        if not self.session.trust_env:  # our own session (a caller's gets all of its behaviour)
-            request = requests.PreparedRequest()
-            request.prepare_method(method)
-            request.prepare_url(url, params)
-            request.prepare_headers({**self.session.headers, **(headers or {})})
-            request.prepare_body(data, None)
-            request.prepare_auth(None, url)  # user:password@ in the URL, as requests sends it
-            response = self.session.get_adapter(request.url or url).send(
-                request,
-                stream=stream,
+        if self.session.trust_env:  # a caller's session gets all of its behaviour
+            return self.session.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
                 timeout=timeout,
-                verify=True if self.session.verify is None else self.session.verify,
-                cert=self.session.cert,
-                proxies=proxies or {},
+                stream=stream,
+                proxies=proxies,
             )
-            if not response.is_redirect:
-                if not stream:
-                    response.content  # noqa: B018 -- read the body: the connection is released
-                return response
-            response.close()
-            if hasattr(data, "seek"):
-                data.seek(0)
-        return self.session.request(
-            method,
-            url,
-            params=params,
-            data=data,
-            headers=headers,
-            timeout=timeout,
-            stream=stream,
-            proxies=proxies,
-        )
+        request = requests.PreparedRequest()
+        request.prepare_method(method)
+        request.prepare_url(url, params)
+        request.prepare_headers({**self.session.headers, **(headers or {})})
+        request.prepare_body(data, None)
+        request.prepare_auth(None, url)  # user:password@ in the URL, as requests sends it
+        settings: dict[str, Any] = {
+            "stream": stream,
+            "timeout": timeout,
+            "verify": True if self.session.verify is None else self.session.verify,
+            "cert": self.session.cert,
+            "proxies": proxies or {},
+        }
+        response = self.session.get_adapter(request.url or url).send(request, **settings)
+        if response.is_redirect:
+            if data is not None and response.status_code in (301, 302):
+                response.close()
+                raise UnexpectedResponse(
+                    f"{method} {_url_label(url)}: moved ({response.status_code}) to "
+                    f"{_url_label(response.headers.get('Location', '?'))}; not sent there, "
+                    "as a redirect would drop its body (is the server location right?)",
+                    response.status_code,
+                )
+            request.prepare_cookies(None)  # resolve_redirects keeps the hops' cookies there
+            history = [response, *self.session.resolve_redirects(response, request, **settings)]
+            response = history[-1]
+            response.history = history[:-1]
+        if not stream:
+            response.content  # noqa: B018 -- read the body: the connection is released
+        return response
 
     def _redact(self, text: str) -> str:
         # a token of 1-3 characters is no real one, and replacing it would garble messages

@@ -520,6 +520,31 @@ def test_a_redirect_is_followed(http: LightlyHttp, mocked: responses.RequestsMoc
     mocked.get("https://blobs.test/k", status=307, headers={"Location": "https://eu.blobs.test/k"})
     mocked.get("https://eu.blobs.test/k", body=b"moved")
     assert http.get_signed("https://blobs.test/k?sig=1") == b"moved"
+    assert [c.request.url.split("?")[0] for c in mocked.calls] == [
+        "https://blobs.test/k",
+        "https://eu.blobs.test/k",
+    ]
+
+
+def test_a_redirected_post_is_sent_once_then_the_redirect_followed(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    """It was sent twice: a POST whose server did the work made a second dataset."""
+    mocked.post(URL, status=303, headers={"Location": f"{SERVER}/v1/y"})
+    mocked.get(f"{SERVER}/v1/y", json={"id": "1"})
+    assert http.post("/v1/x", json={"name": "a"}) == {"id": "1"}
+    assert [c.request.method for c in mocked.calls] == ["POST", "GET"]
+
+
+@pytest.mark.parametrize("status", [301, 302])
+def test_an_upload_that_is_moved_is_refused_not_sent_empty(
+    http: LightlyHttp, mocked: responses.RequestsMock, status: int
+) -> None:
+    """Followed, a 301/302 sends a PUT without its body (an empty object stored)."""
+    mocked.put("https://blobs.test/k", status=status, headers={"Location": "https://x.test/k"})
+    with pytest.raises(UnexpectedResponse, match=f"moved \\({status}\\) to https://x.test/k"):
+        http.put_signed("https://blobs.test/k?sig=1", b"image bytes")
+    assert len(mocked.calls) == 1
 
 
 def test_a_callers_session_is_used_with_all_of_its_settings(
