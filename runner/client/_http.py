@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import http.client
 import json as jsonlib
 import logging
 import math
@@ -28,6 +29,7 @@ from typing import IO, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from runner import __version__
@@ -60,6 +62,28 @@ _MALFORMED = (
 Params = Mapping[str, Any] | list[tuple[str, Any]] | None
 #: one WARNING per retry, so a slow failure is not a silent one (as urllib3 logs its retries)
 log = logging.getLogger(__name__)
+
+
+class _HiddenTokens(logging.Filter):
+    """Hides the ``token`` query parameter in log records: urllib3 logs each request's
+    URL at DEBUG, and the API's URLs carry the token."""
+
+    _TOKEN = re.compile(r"([?&]token=)[^&#\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._TOKEN.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = self._TOKEN.sub(r"\1***", record.msg)
+        return True
+
+
+_URLLIB3_LOG = logging.getLogger("urllib3.connectionpool")
+if not any(isinstance(f, _HiddenTokens) for f in _URLLIB3_LOG.filters):
+    _URLLIB3_LOG.addFilter(_HiddenTokens())
 
 
 @dataclass(frozen=True)
@@ -452,24 +476,38 @@ class LightlyHttp:
             raise ValueError(
                 f"cannot make the folder {destination.parent}: a file is in the way"
             ) from None
-        response = self._send(
-            "GET",
-            url,
-            label=_url_label(url),
-            timeout=timeout or self.timeout,
-            should_retry=True,
-            stream=True,
-        )
-        fd, tmp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
-        try:
-            with os.fdopen(fd, "wb") as tmp, response:
-                for chunk in response.raw.stream(1 << 16, decode_content=False):
-                    tmp.write(chunk)
-            os.replace(tmp_name, destination)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        return destination
+        label, timeout = _url_label(url), timeout or self.timeout
+        for attempt in range(1, self.retry.attempts + 1):
+            # the bytes as stored: a body compressed on the way would be saved compressed
+            response = self._send(
+                "GET",
+                url,
+                label=label,
+                timeout=timeout,
+                should_retry=True,
+                stream=True,
+                headers={"Accept-Encoding": "identity"},
+            )
+            fd, tmp_name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.")
+            try:
+                with os.fdopen(fd, "wb") as tmp, response:
+                    for chunk in response.raw.stream(1 << 16, decode_content=False):
+                        tmp.write(chunk)
+                os.replace(tmp_name, destination)
+                return destination
+            except urllib3.exceptions.HTTPError as exc:  # the body stalled or broke off
+                Path(tmp_name).unlink(missing_ok=True)
+                text = f"{attempt} of {self.retry.attempts}"
+                error = self._failure(exc, f"GET {label}", url, timeout, text)
+                if attempt == self.retry.attempts:
+                    raise error from error.__cause__
+                delay = self.retry.delay(attempt)
+                log.warning("%s; retrying in %.1f s", error, delay)
+                self._sleep(delay)
+            except BaseException:
+                Path(tmp_name).unlink(missing_ok=True)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- internals --------------------------------------------------------------
 
@@ -560,6 +598,56 @@ class LightlyHttp:
             response.content  # noqa: B018 -- read the body: the connection is released
         return response
 
+    def _failure(
+        self,
+        exc: requests.RequestException | urllib3.exceptions.HTTPError,
+        what: str,
+        url: str,
+        timeout: float | tuple[float, float],
+        attempt: str,
+    ) -> TransportError:
+        """The typed error of a request that got no (complete) answer: ``exc`` of requests
+        or urllib3, its text without the token.
+
+        Raises:
+            TransportError: For what no retry can mend: a malformed URL, a TLS set-up error.
+        """
+        cause = _socket_error(exc)
+        if isinstance(exc, _MALFORMED):
+            raise TransportError(
+                f"{what}: malformed URL, not sent ({type(exc).__name__})"
+            ) from self._redacted(exc)
+        if isinstance(cause, ssl.SSLError) and _tls_setup_error(cause):
+            reason = self._redact(_reason(cause))
+            raise TLSFailure(
+                f"{what}: {reason} at {_host(url)}; {_tls_hint(cause, url)}"
+            ) from self._redacted(exc)
+        host = _host(url)
+        error: TransportError
+        if isinstance(exc, requests.ConnectTimeout):
+            error = RequestTimeout(
+                f"{what}: could not connect to {host} within {_timeout_text(timeout, 0)} "
+                f"(attempt {attempt})"
+            )
+        elif _timed_out(exc):  # also a stall in the middle of the body
+            error = RequestTimeout(
+                f"{what}: no answer within {_timeout_text(timeout, 1)} (attempt {attempt})"
+            )
+        elif _cut_short(exc):
+            error = TransportError(
+                f"{what}: the answer from {host} was cut short (attempt {attempt})"
+            )
+        else:
+            reason = self._redact(_reason(cause) if cause else type(exc).__name__)
+            # refused: nothing listens; reset or closed: the server took the request
+            broke = isinstance(cause, ConnectionError) and not isinstance(
+                cause, ConnectionRefusedError
+            )
+            where = f"the connection to {host} broke" if broke else f"could not reach {host}"
+            error = TransportError(f"{what}: {where}: {reason} (attempt {attempt})")
+        error.__cause__ = self._redacted(exc)
+        return error
+
     def _redact(self, text: str) -> str:
         # a token of 1-3 characters is no real one, and replacing it would garble messages
         return text.replace(self._token, "***") if len(self._token) >= 4 else text
@@ -586,34 +674,10 @@ class LightlyHttp:
                 data.seek(0)
             try:
                 response = self._dispatch(method, url, **kwargs)
-            except requests.Timeout as exc:
-                error: Exception = RequestTimeout(
-                    f"{method} {label}: no answer within {_timeout_text(kwargs['timeout'])} "
-                    f"(attempt {attempt} of {attempts})"
-                )
-                error.__cause__ = self._redacted(exc)
-                retry_after = None
-            except _MALFORMED as exc:
-                raise TransportError(
-                    f"{method} {label}: malformed URL, not sent ({type(exc).__name__})"
-                ) from self._redacted(exc)
             except requests.RequestException as exc:
-                cause = _socket_error(exc)
-                reason = self._redact(_reason(cause) if cause else type(exc).__name__)
-                if isinstance(cause, ssl.SSLError) and _tls_setup_error(cause):
-                    raise TLSFailure(
-                        f"{method} {label}: {reason} at {_host(url)}; {_tls_hint(cause, url)}"
-                    ) from self._redacted(exc)
-                # refused: nothing listens; reset or closed: the server took the request
-                broke = isinstance(cause, ConnectionError) and not isinstance(
-                    cause, ConnectionRefusedError
+                error: Exception = self._failure(
+                    exc, f"{method} {label}", url, kwargs["timeout"], f"{attempt} of {attempts}"
                 )
-                host = _host(url)
-                where = f"the connection to {host} broke" if broke else f"could not reach {host}"
-                error = TransportError(
-                    f"{method} {label}: {where}: {reason} (attempt {attempt} of {attempts})"
-                )
-                error.__cause__ = self._redacted(exc)
                 retry_after = None
             else:
                 if response.ok:
@@ -656,17 +720,14 @@ _SOCKET_MODULES = ("builtins", "socket", "ssl", "http.client")
 def _socket_error(exc: BaseException) -> OSError | None:
     """The socket or TLS error under a requests/urllib3 one (``ConnectionRefusedError``,
     ``socket.gaierror``, ``ssl.SSLCertVerificationError``), if there is one."""
-    pending, seen = [exc], set()
-    while pending:
-        error = pending.pop(0)
-        if id(error) in seen:
-            continue
-        seen.add(id(error))
-        if isinstance(error, OSError) and type(error).__module__ in _SOCKET_MODULES:
-            return error
-        linked = (*error.args, getattr(error, "reason", None), error.__cause__, error.__context__)
-        pending.extend(e for e in linked if isinstance(e, BaseException))
-    return None
+    return next(
+        (
+            e
+            for e in _chain(exc)
+            if isinstance(e, OSError) and type(e).__module__ in _SOCKET_MODULES
+        ),
+        None,
+    )
 
 
 def _reason(error: OSError) -> str:
@@ -711,10 +772,41 @@ def _attempt_text(error: Exception, attempt: int, attempts: int) -> str:
     return str(error)
 
 
-def _timeout_text(timeout: float | tuple[float, float]) -> str:
+def _timeout_text(timeout: float | tuple[float, float], part: int) -> str:
+    """The connect (``part`` 0) or read (1) timeout of ``timeout``, in words."""
     if isinstance(timeout, tuple):
-        return f"{timeout[1]:g} s"
+        return f"{timeout[part]:g} s"
     return f"{timeout:g} s"
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps (args, ``reason``, causes and contexts), each once."""
+    pending, seen = [exc], set()
+    while pending:
+        error = pending.pop(0)
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        yield error
+        linked = (*error.args, getattr(error, "reason", None), error.__cause__, error.__context__)
+        pending.extend(e for e in linked if isinstance(e, BaseException))
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A read that waited longer than the timeout, wherever requests or urllib3 report it."""
+    return any(
+        # not urllib3's TimeoutError: its NewConnectionError (connection refused) is one
+        isinstance(e, (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError))
+        for e in _chain(exc)
+    )
+
+
+def _cut_short(exc: BaseException) -> bool:
+    """An answer that ended before its announced length (or its last chunk)."""
+    return any(
+        isinstance(e, (http.client.IncompleteRead, requests.exceptions.ChunkedEncodingError))
+        for e in _chain(exc)
+    )
 
 
 __all__ = ["DEFAULT_SERVER", "ApiError", "LightlyHttp", "RetryPolicy", "encode_path"]

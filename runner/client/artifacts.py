@@ -46,7 +46,8 @@ class _ArtifactsMixin(_ClientBase):
         Args:
             run: The run (DockerRunData, e.g. from ``get_compute_worker_run``).
             output_dir: Folder to write the artifacts to (by their file names).
-            timeout: Seconds allowed per download.
+            timeout: Seconds each download may wait for the server (to connect, then
+                for each piece of the file), as the official client's requests timeout.
 
         Raises:
             ValueError: If ``run`` is not a run (a run id, say), or an artifact's file
@@ -66,7 +67,8 @@ class _ArtifactsMixin(_ClientBase):
         Args:
             run: The run (DockerRunData).
             output_path: File to write.
-            timeout: Seconds allowed for the download.
+            timeout: Seconds the download may wait for the server (to connect, then for
+                each piece of the file), as the official client's requests timeout.
 
         Raises:
             ArtifactNotExist: If the run has no checkpoint.
@@ -82,7 +84,8 @@ class _ArtifactsMixin(_ClientBase):
         Args:
             run: The run (DockerRunData).
             output_path: File to write.
-            timeout: Seconds allowed for the download.
+            timeout: Seconds the download may wait for the server (to connect, then for
+                each piece of the file), as the official client's requests timeout.
 
         Raises:
             ArtifactNotExist: If the run has no PDF report.
@@ -98,7 +101,8 @@ class _ArtifactsMixin(_ClientBase):
         Args:
             run: The run (DockerRunData).
             output_path: File to write.
-            timeout: Seconds allowed for the download.
+            timeout: Seconds the download may wait for the server (to connect, then for
+                each piece of the file), as the official client's requests timeout.
 
         Raises:
             ArtifactNotExist: If the run has no JSON report.
@@ -114,7 +118,8 @@ class _ArtifactsMixin(_ClientBase):
         Args:
             run: The run (DockerRunData).
             output_path: File to write.
-            timeout: Seconds allowed for the download.
+            timeout: Seconds the download may wait for the server (to connect, then for
+                each piece of the file), as the official client's requests timeout.
 
         Raises:
             ArtifactNotExist: If the run has no log.
@@ -130,7 +135,8 @@ class _ArtifactsMixin(_ClientBase):
         Args:
             run: The run (DockerRunData).
             output_path: File to write.
-            timeout: Seconds allowed for the download.
+            timeout: Seconds the download may wait for the server (to connect, then for
+                each piece of the file), as the official client's requests timeout.
 
         Raises:
             ArtifactNotExist: If the run has no memory log.
@@ -146,7 +152,8 @@ class _ArtifactsMixin(_ClientBase):
         Args:
             run: The run (DockerRunData).
             output_path: File to write.
-            timeout: Seconds allowed for the download.
+            timeout: Seconds the download may wait for the server (to connect, then for
+                each piece of the file), as the official client's requests timeout.
 
         Raises:
             ArtifactNotExist: If the run has no corruptness check information.
@@ -162,7 +169,8 @@ class _ArtifactsMixin(_ClientBase):
         Args:
             run: The run (DockerRunData).
             output_path: File to write.
-            timeout: Seconds allowed for the download.
+            timeout: Seconds the download may wait for the server (to connect, then for
+                each piece of the file), as the official client's requests timeout.
 
         Raises:
             ArtifactNotExist: If the run has no sequence information.
