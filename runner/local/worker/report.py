@@ -14,8 +14,8 @@
 * LOG ``log.txt`` (``RunLog``), MEMLOG ``memlog.txt`` (``MemoryLog``: resident and
   peak memory of the worker's process at each phase).
 * CORRUPTNESS_CHECK_INFORMATION ``corruptness_check_information.json``:
-  ``{"corrupt_samples": [file names], "reasons": {file name: reason}, "n_checked": n,
-  "check": how}``.
+  ``{"corrupt_samples": {file name: reason}, "n_checked": n, "check": how}``, as the
+  official client's example reads it (``corrupt_samples.items()``).
 * SEQUENCE_INFORMATION ``sequence_information.json``, only when file names carry
   frame indices (``sequence_information``); otherwise not produced.
 * CHECKPOINT ``checkpoint.npz``, only when the worker computed the embeddings: the
@@ -200,8 +200,7 @@ def _json_default(value: Any) -> Any:
 def corruptness_information(corrupt: Mapping[str, str], n_checked: int) -> dict[str, Any]:
     """CORRUPTNESS_CHECK_INFORMATION content."""
     return {
-        "corrupt_samples": sorted(corrupt),
-        "reasons": dict(sorted(corrupt.items())),
+        "corrupt_samples": dict(sorted(corrupt.items())),
         "n_checked": n_checked,
         "check": "Pillow: Image.open, verify() and load(); a file failing any is corrupt",
     }

@@ -166,10 +166,11 @@ def test_log_and_memory_log() -> None:
 
 def test_corruptness_information_lists_every_corrupt_file() -> None:
     info = json.loads(artifacts(make_summary())["CORRUPTNESS_CHECK_INFORMATION"])
-    assert info["corrupt_samples"] == ["clip-b/frame-0009.jpg", "notes.txt"]
-    assert info["reasons"] == CORRUPT
+    # as the official client's docstring example reads it: file name → its error
+    assert list(info["corrupt_samples"]) == ["clip-b/frame-0009.jpg", "notes.txt"]
+    assert info["corrupt_samples"] == CORRUPT
     assert info["n_checked"] == 62
-    assert corruptness_information({}, 5)["corrupt_samples"] == []
+    assert corruptness_information({}, 5)["corrupt_samples"] == {}
 
 
 def test_sequence_information_groups_frames() -> None:
