@@ -33,7 +33,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from runner import __version__
-from runner.client.cancel import raise_if_stopped
+from runner.client.cancel import pause, raise_if_stopped
 from runner.client.errors import (
     ApiError,
     RateLimited,
@@ -503,7 +503,7 @@ class LightlyHttp:
                     raise error from error.__cause__
                 delay = self.retry.delay(attempt)
                 log.warning("%s; retrying in %.1f s", error, delay)
-                self._sleep(delay)
+                pause(delay, self._sleep)
             except BaseException:
                 Path(tmp_name).unlink(missing_ok=True)
                 raise
@@ -697,7 +697,7 @@ class LightlyHttp:
                 raise error
             delay = self.retry.delay(attempt, retry_after)
             log.warning("%s; retrying in %.1f s", _attempt_text(error, attempt, attempts), delay)
-            self._sleep(delay)
+            pause(delay, self._sleep)
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -3,13 +3,15 @@
 Inside ``stop_when(event)``, and in the threads an operation starts for its items,
 every request first checks ``event``: once it is set, the next request raises
 ``OperationCancelled`` instead of being sent, so the operation ends within a
-request instead of running on for hours.
+request instead of running on for hours. A wait between retries ends at once too.
+What must not be left half done (the images of a sample just created) is finished
+first, inside ``unstoppable()``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -32,6 +34,30 @@ def stop_when(event: threading.Event) -> Iterator[None]:
         yield
     finally:
         _stop_event.reset(token)
+
+
+@contextmanager
+def unstoppable() -> Iterator[None]:
+    """Send the requests of this block even once the stop event is set."""
+    token = _stop_event.set(None)
+    try:
+        yield
+    finally:
+        _stop_event.reset(token)
+
+
+def pause(seconds: float, sleep: Callable[[float], None]) -> None:
+    """Wait ``seconds`` with ``sleep``, or until this context's stop event is set.
+
+    Raises:
+        OperationCancelled: If the stop event is (or becomes) set.
+    """
+    event = _stop_event.get()
+    if event is None:
+        sleep(seconds)
+        return
+    event.wait(seconds)
+    raise_if_stopped()
 
 
 def raise_if_stopped() -> None:

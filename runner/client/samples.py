@@ -19,6 +19,7 @@ from runner.client._base import _ClientBase
 from runner.client._http import body_text
 from runner.client._images import PreparedImage, list_image_files, prepare_image
 from runner.client._parallel import for_each_parallel
+from runner.client.cancel import raise_if_stopped, unstoppable
 from runner.client.errors import ApiError, UnexpectedResponse, error_for_status
 from runner.client.metadata import check_sendable, index_by_filename, verify_format
 
@@ -210,7 +211,20 @@ class _SamplesMixin(_ClientBase):
         if not blobs:
             self._create_sample("/samples", body)
             return
-        sample_id, urls = self._create_sample_for_blobs(body, list(blobs), plan)
+        raise_if_stopped()
+        with unstoppable():  # a cancel must not leave a new sample without its images
+            sample_id, urls = self._create_sample_for_blobs(body, list(blobs), plan)
+            self._store_blobs(name, sample_id, urls, blobs, plan)
+
+    def _store_blobs(
+        self,
+        name: str,
+        sample_id: str,
+        urls: Mapping[str, str],
+        blobs: Mapping[str, bytes],
+        plan: _Upload,
+    ) -> None:
+        """PUT each blob to its write URL (once more, freshly signed, if refused)."""
         for kind, url in urls.items():
             try:
                 self._put_blob(blobs[kind], url, plan.azure)

@@ -33,6 +33,7 @@ from runner.client import (
     UnexpectedResponse,
 )
 from runner.client._http import LightlyHttp, encode_path
+from runner.client.cancel import OperationCancelled, stop_when
 from tests.client.contract import SERVER, TOKEN, query_of
 
 URL = f"{SERVER}/v1/x"
@@ -192,6 +193,20 @@ def test_a_post_refused_with_429_is_sent_again_as_it_was_not_processed(
     with pytest.raises(ServerError):
         http.post("/v1/x", json={"a": 1})
     assert len(mocked.calls) == 4
+
+
+def test_a_wait_between_retries_ends_when_the_operation_is_cancelled(
+    mocked: responses.RequestsMock,
+) -> None:
+    """A Retry-After of 20 s held a cancelled upload for 18 s."""
+    http = LightlyHttp(base_url=SERVER, token=TOKEN, retry=RetryPolicy(attempts=3))
+    mocked.get(URL, status=503, headers={"Retry-After": "20"}, body="")
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    started = time.monotonic()
+    with stop_when(stop), pytest.raises(OperationCancelled):
+        http.get("/v1/x")
+    assert time.monotonic() - started < 5 and len(mocked.calls) == 1
 
 
 def test_put_and_delete_are_retried(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
