@@ -311,6 +311,11 @@ class LightlyHttp:
                 self.session.verify = env_bundle
         ca_bundle = os.environ.get("LIGHTLY_CA_CERTS")
         if ca_bundle:
+            if not Path(ca_bundle).exists():
+                raise ValueError(
+                    f"LIGHTLY_CA_CERTS names {ca_bundle}, which does not exist: point it at "
+                    "a certificate bundle (PEM), or unset it"
+                )
             self.session.verify = ca_bundle
 
     # -- API calls --------------------------------------------------------------
@@ -751,6 +756,10 @@ def _tls_setup_error(error: ssl.SSLError) -> bool:
 
 
 def _tls_hint(error: ssl.SSLError, url: str) -> str:
+    if isinstance(error, ssl.SSLCertVerificationError) and "mismatch" in str(
+        getattr(error, "verify_message", "")
+    ):
+        return "the certificate is for another host name: is the server location right?"
     if isinstance(error, ssl.SSLCertVerificationError):
         return (
             "if a proxy or your organisation's certificate authority signs it, point "

@@ -632,3 +632,16 @@ def test_resume_goes_on_with_the_dataset_of_the_last_reused_step(
     assert main(["--local", "--no-progress", "wf.yaml", "--resume", "-i", "fail=false"]) == 0
     err = capsys.readouterr().err
     assert "↺ source reused" in err and "✓ where succeeded" in err
+
+
+def test_a_ca_bundle_that_does_not_exist_is_a_usage_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LIGHTLY_TOKEN", "t" * 24)
+    monkeypatch.setenv("LIGHTLY_CA_CERTS", str(tmp_path / "corp-ca.pem"))
+    Path("wf.yaml").write_text("version: 1\nname: w\nsteps:\n  - {id: tags, uses: get_all_tags}\n")
+    assert main(["wf.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert f"LIGHTLY_CA_CERTS names {tmp_path / 'corp-ca.pem'}, which does not exist" in err
+    assert "bug" not in err

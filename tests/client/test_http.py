@@ -312,6 +312,25 @@ def test_an_untrusted_certificate_is_not_retried_and_names_the_fix(
     assert info.value.transient is False  # the engine's step retries skip it too
 
 
+def test_a_certificate_for_another_host_points_at_the_server_location(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    """Not at LIGHTLY_CA_CERTS: the certificate is trusted, just not for this host."""
+    mismatch = ssl.SSLCertVerificationError(1, "certificate verify failed: Hostname mismatch")
+    mismatch.verify_message = "Hostname mismatch, certificate is not valid for 'api.test'."
+    mocked.get(URL, body=_tls_error(mismatch))
+    with pytest.raises(TLSFailure, match="for another host name: is the server location right"):
+        http.get("/v1/x")
+
+
+def test_a_ca_bundle_that_does_not_exist_is_named_at_construction(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LIGHTLY_CA_CERTS", str(tmp_path / "corp.pem"))
+    with pytest.raises(ValueError, match=r"LIGHTLY_CA_CERTS names .*corp\.pem, which does not"):
+        LightlyHttp(base_url=SERVER, token=TOKEN)
+
+
 def test_a_tls_connection_that_broke_is_retried(
     http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps
 ) -> None:

@@ -79,9 +79,12 @@ def run(args: argparse.Namespace) -> int:
         if args.local or _needs_client(workflow, registry(), catalog):
             server_location, token = _backend(args, stack)
             masker.add(token)
-            client = ApiWorkflowClient(
-                token=token, server_location=server_location, progress=_progress(args, observer)
-            )
+            try:
+                client = ApiWorkflowClient(
+                    token=token, server_location=server_location, progress=_progress(args, observer)
+                )
+            except ValueError as error:  # the environment's settings (LIGHTLY_CA_CERTS)
+                raise UsageError(str(error)) from None
         engine = Engine(
             registry=registry(),
             client=client,
