@@ -309,14 +309,16 @@ class LightlyHttp:
             env_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
             if env_bundle:
                 self.session.verify = env_bundle
-        ca_bundle = os.environ.get("LIGHTLY_CA_CERTS")
-        if ca_bundle:
-            if not Path(ca_bundle).exists():
-                raise ValueError(
-                    f"LIGHTLY_CA_CERTS names {ca_bundle}, which does not exist: point it at "
-                    "a certificate bundle (PEM), or unset it"
-                )
-            self.session.verify = ca_bundle
+        #: LIGHTLY_CA_CERTS, which wins over REQUESTS_CA_BUNDLE: sent with each request of
+        #: a caller's session (whose own settings are left as they are)
+        self._ca_bundle = os.environ.get("LIGHTLY_CA_CERTS") or None
+        if self._ca_bundle and not Path(self._ca_bundle).exists():
+            raise ValueError(
+                f"LIGHTLY_CA_CERTS names {self._ca_bundle}, which does not exist: point it at "
+                "a certificate bundle (PEM), or unset it"
+            )
+        if self._ca_bundle and session is None:
+            self.session.verify = self._ca_bundle
 
     # -- API calls --------------------------------------------------------------
 
@@ -571,6 +573,7 @@ class LightlyHttp:
                 timeout=timeout,
                 stream=stream,
                 proxies=proxies,
+                verify=self._ca_bundle,
             )
         request = requests.PreparedRequest()
         request.prepare_method(method)
@@ -649,6 +652,8 @@ class LightlyHttp:
                 cause, ConnectionRefusedError
             )
             where = f"the connection to {host} broke" if broke else f"could not reach {host}"
+            if isinstance(exc, requests.exceptions.ProxyError):
+                where = f"could not reach the proxy for {host}"
             error = TransportError(f"{what}: {where}: {reason} (attempt {attempt})")
         error.__cause__ = self._redacted(exc)
         return error

@@ -597,6 +597,34 @@ def test_a_callers_session_is_used_with_all_of_its_settings(
 PAGE = "<!DOCTYPE html>\n<html><head><title>Corporate\n  login</title></head><body>…</body></html>"
 
 
+def test_a_proxy_that_is_down_is_named_not_the_server(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    refused = ConnectionRefusedError(111, "Connection refused")
+    mocked.get(URL, body=requests.exceptions.ProxyError("Unable to connect to proxy", refused))
+    with pytest.raises(TransportError) as info:
+        http.get("/v1/x")
+    assert str(info.value) == (
+        "GET /v1/x: could not reach the proxy for api.test: connection refused (attempt 4 of 4)"
+    )
+
+
+def test_lightly_ca_certs_wins_for_a_callers_session_which_is_left_as_it_was(
+    monkeypatch: pytest.MonkeyPatch, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """requests let REQUESTS_CA_BUNDLE override it for a caller's session."""
+    bundle = tmp_path / "lightly-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("LIGHTLY_CA_CERTS", str(bundle))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/other-ca.pem")
+    session = requests.Session()
+    http = LightlyHttp(base_url=SERVER, token=TOKEN, session=session)
+    mocked.get(URL, json=[])
+    http.get("/v1/x")
+    assert mocked.calls[0].request.req_kwargs["verify"] == str(bundle)
+    assert session.verify is True
+
+
 def test_an_html_page_with_a_success_status_is_not_taken_for_an_answer(
     http: LightlyHttp, mocked: responses.RequestsMock
 ) -> None:
