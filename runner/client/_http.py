@@ -615,24 +615,20 @@ class LightlyHttp:
         attempt: str,
     ) -> TransportError:
         """The typed error of a request that got no (complete) answer: ``exc`` of requests
-        or urllib3, its text without the token.
-
-        Raises:
-            TransportError: For what no retry can mend: a malformed URL, a TLS set-up error.
+        or urllib3, its text without the token (its cause too, and it is to be raised
+        outside the ``except`` block, so that no context holds ``exc``). What no retry
+        can mend (a malformed URL, a TLS set-up error) is not ``transient``.
         """
         cause = _socket_error(exc)
-        if isinstance(exc, _MALFORMED):
-            raise TransportError(
-                f"{what}: malformed URL, not sent ({type(exc).__name__})"
-            ) from self._redacted(exc)
-        if isinstance(cause, ssl.SSLError) and _tls_setup_error(cause):
-            reason = self._redact(_reason(cause))
-            raise TLSFailure(
-                f"{what}: {reason} at {_host(url)}; {_tls_hint(cause, url)}"
-            ) from self._redacted(exc)
         host = _host(url)
         error: TransportError
-        if isinstance(exc, requests.ConnectTimeout):
+        if isinstance(exc, _MALFORMED):
+            error = TransportError(f"{what}: malformed URL, not sent ({type(exc).__name__})")
+            error.transient = False  # type: ignore[attr-defined]
+        elif isinstance(cause, ssl.SSLError) and _tls_setup_error(cause):
+            reason = self._redact(_reason(cause))
+            error = TLSFailure(f"{what}: {reason} at {host}; {_tls_hint(cause, url)}")
+        elif isinstance(exc, requests.ConnectTimeout):
             error = RequestTimeout(
                 f"{what}: could not connect to {host} within {_timeout_text(timeout, 0)} "
                 f"(attempt {attempt})"
@@ -689,6 +685,8 @@ class LightlyHttp:
                     exc, f"{method} {label}", url, kwargs["timeout"], f"{attempt} of {attempts}"
                 )
                 retry_after = None
+                if getattr(error, "transient", True) is False:
+                    break  # raised below, outside the except block: no context holds exc
             else:
                 if response.ok:
                     return response
@@ -708,7 +706,7 @@ class LightlyHttp:
             delay = self.retry.delay(attempt, retry_after)
             log.warning("%s; retrying in %.1f s", _attempt_text(error, attempt, attempts), delay)
             pause(delay, self._sleep)
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise error
 
 
 class RedactedCause(Exception):

@@ -310,6 +310,7 @@ def test_an_untrusted_certificate_is_not_retried_and_names_the_fix(
     )
     assert sleeps == [] and len(mocked.calls) == 1
     assert info.value.transient is False  # the engine's step retries skip it too
+    assert info.value.__context__ is None  # requests' error, whose URL holds the token
 
 
 def test_a_certificate_for_another_host_points_at_the_server_location(
