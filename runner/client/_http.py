@@ -81,9 +81,9 @@ class _HiddenTokens(logging.Filter):
         return True
 
 
-_URLLIB3_LOG = logging.getLogger("urllib3.connectionpool")
-if not any(isinstance(f, _HiddenTokens) for f in _URLLIB3_LOG.filters):
-    _URLLIB3_LOG.addFilter(_HiddenTokens())
+for _name in ("urllib3.connectionpool", "urllib3.poolmanager", "urllib3.util.retry"):
+    if not any(isinstance(f, _HiddenTokens) for f in logging.getLogger(_name).filters):
+        logging.getLogger(_name).addFilter(_HiddenTokens())
 
 
 @dataclass(frozen=True)
@@ -503,18 +503,18 @@ class LightlyHttp:
                 os.replace(tmp_name, destination)
                 return destination
             except urllib3.exceptions.HTTPError as exc:  # the body stalled or broke off
-                Path(tmp_name).unlink(missing_ok=True)
                 text = f"{attempt} of {self.retry.attempts}"
-                error = self._failure(exc, f"GET {label}", url, timeout, text)
-                if attempt == self.retry.attempts:
-                    raise error from error.__cause__
-                delay = self.retry.delay(attempt)
-                log.warning("%s; retrying in %.1f s", error, delay)
-                pause(delay, self._sleep)
+                error = self._failure(exc, f"GET {label}", url, timeout, text, in_body=True)
             except BaseException:
                 Path(tmp_name).unlink(missing_ok=True)
                 raise
-        raise AssertionError("unreachable")  # pragma: no cover
+            Path(tmp_name).unlink(missing_ok=True)
+            if attempt == self.retry.attempts:
+                break  # raised below, outside the except block: no context holds exc
+            delay = self.retry.delay(attempt)
+            log.warning("%s; retrying in %.1f s", error, delay)
+            pause(delay, self._sleep)
+        raise error
 
     # -- internals --------------------------------------------------------------
 
@@ -584,23 +584,23 @@ class LightlyHttp:
         settings: dict[str, Any] = {
             "stream": stream,
             "timeout": timeout,
-            "verify": True if self.session.verify is None else self.session.verify,
+            "verify": self._ca_bundle
+            or (True if self.session.verify is None else self.session.verify),
             "cert": self.session.cert,
             "proxies": proxies or {},
         }
         response = self.session.get_adapter(request.url or url).send(request, **settings)
         if response.is_redirect:
-            if data is not None and response.status_code in (301, 302):
-                response.close()
-                raise UnexpectedResponse(
-                    f"{method} {_url_label(url)}: moved ({response.status_code}) to "
-                    f"{_url_label(response.headers.get('Location', '?'))}; not sent there, "
-                    "as a redirect would drop its body (is the server location right?)",
-                    response.status_code,
-                )
             request.prepare_cookies(None)  # resolve_redirects keeps the hops' cookies there
-            history = [response, *self.session.resolve_redirects(response, request, **settings)]
-            response = history[-1]
+            history = [response]
+            hops = self.session.resolve_redirects(response, request, **settings)
+            while response.is_redirect:  # each hop checked before the next is sent
+                _refuse_moved(response, method, url)
+                following = next(hops, None)  # None: a redirect without a Location
+                if following is None:
+                    break
+                response = following
+                history.append(response)
             response.history = history[:-1]
         if not stream:
             response.content  # noqa: B018 -- read the body: the connection is released
@@ -613,17 +613,25 @@ class LightlyHttp:
         url: str,
         timeout: float | tuple[float, float],
         attempt: str,
+        *,
+        in_body: bool = False,
     ) -> TransportError:
         """The typed error of a request that got no (complete) answer: ``exc`` of requests
         or urllib3, its text without the token (its cause too, and it is to be raised
         outside the ``except`` block, so that no context holds ``exc``). What no retry
-        can mend (a malformed URL, a TLS set-up error) is not ``transient``.
+        can mend (a malformed URL, a TLS set-up error, a redirect loop) is not
+        ``transient``. ``in_body``: it broke off while the body was read.
         """
         cause = _socket_error(exc)
         host = _host(url)
         error: TransportError
-        if isinstance(exc, _MALFORMED):
-            error = TransportError(f"{what}: malformed URL, not sent ({type(exc).__name__})")
+        if isinstance(exc, (*_MALFORMED, requests.TooManyRedirects)):
+            problem = (
+                f"redirected more than {self.session.max_redirects} times"
+                if isinstance(exc, requests.TooManyRedirects)
+                else f"malformed URL, not sent ({type(exc).__name__})"
+            )
+            error = TransportError(f"{what}: {problem}")
             error.transient = False  # type: ignore[attr-defined]
         elif isinstance(cause, ssl.SSLError) and _tls_setup_error(cause):
             reason = self._redact(_reason(cause))
@@ -637,7 +645,7 @@ class LightlyHttp:
             error = RequestTimeout(
                 f"{what}: no answer within {_timeout_text(timeout, 1)} (attempt {attempt})"
             )
-        elif _cut_short(exc):
+        elif in_body or _cut_short(exc):
             error = TransportError(
                 f"{what}: the answer from {host} was cut short (attempt {attempt})"
             )
@@ -696,17 +704,37 @@ class LightlyHttp:
                     method=method,
                     path=label,
                 )
+                error.attempt = attempt  # a refusal of a repeat may be of the first's work
                 if response.status_code not in _RETRY_STATUSES:
                     raise error
                 retry_after = _retry_after(response)
-                if response.status_code == 429:
-                    attempts = self.retry.attempts
+                if response.status_code == 429 and not response.history:
+                    attempts = self.retry.attempts  # refused unprocessed: any method
             if attempt >= attempts or (not should_retry and not isinstance(error, RateLimited)):
                 raise error
             delay = self.retry.delay(attempt, retry_after)
             log.warning("%s; retrying in %.1f s", _attempt_text(error, attempt, attempts), delay)
             pause(delay, self._sleep)
         raise error
+
+
+def _refuse_moved(response: requests.Response, method: str, url: str) -> None:
+    """Raise if following ``response`` would change what the request does: a 301/302
+    turns it into a GET without its body (or, for a PUT, into an empty upload).
+
+    Raises:
+        UnexpectedResponse: Naming the new location.
+    """
+    sent = (response.request.method if response.request else None) or method
+    if response.status_code in (301, 302) and sent not in ("GET", "HEAD"):
+        response.close()
+        raise UnexpectedResponse(
+            f"{method} {_url_label(url)}: moved ({response.status_code}) to "
+            f"{_url_label(response.headers.get('Location', '?'))}; not sent there, as the "
+            f"redirect would turn the {sent} into a GET without its body (is the server "
+            "location right?)",
+            response.status_code,
+        )
 
 
 class RedactedCause(Exception):

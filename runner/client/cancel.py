@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 _stop_event: ContextVar[threading.Event | None] = ContextVar("lightly_stop_event", default=None)
+#: inside ``unstoppable()``: requests are sent even once the event is set
+_finishing: ContextVar[bool] = ContextVar("lightly_finishing", default=False)
 
 
 class OperationCancelled(BaseException):
@@ -38,12 +40,13 @@ def stop_when(event: threading.Event) -> Iterator[None]:
 
 @contextmanager
 def unstoppable() -> Iterator[None]:
-    """Send the requests of this block even once the stop event is set."""
-    token = _stop_event.set(None)
+    """Send the requests of this block even once the stop event is set: each once, as
+    a wait for a retry still ends the operation (``pause``)."""
+    token = _finishing.set(True)
     try:
         yield
     finally:
-        _stop_event.reset(token)
+        _finishing.reset(token)
 
 
 def pause(seconds: float, sleep: Callable[[float], None]) -> None:
@@ -56,12 +59,13 @@ def pause(seconds: float, sleep: Callable[[float], None]) -> None:
     if event is None:
         sleep(seconds)
         return
-    event.wait(seconds)
-    raise_if_stopped()
+    if event.wait(seconds):
+        raise OperationCancelled("the operation was cancelled")
 
 
 def raise_if_stopped() -> None:
-    """Raise ``OperationCancelled`` if this context's stop event is set."""
+    """Raise ``OperationCancelled`` if this context's stop event is set (outside
+    ``unstoppable()``)."""
     event = _stop_event.get()
-    if event is not None and event.is_set():
+    if event is not None and event.is_set() and not _finishing.get():
         raise OperationCancelled("the operation was cancelled")

@@ -47,7 +47,10 @@ class ApiError(LightlyClientError):
         message: The platform's error message if the body has one, else the body.
         method: HTTP method of the request.
         path: Request path, without the query string (which carries the token).
+        attempt: Which attempt the server answered so (1: the first).
     """
+
+    attempt: int = 1
 
     def __init__(self, status: int, body: str, *, method: str, path: str) -> None:
         self.status = status

@@ -266,11 +266,8 @@ class _SamplesMixin(_ClientBase):
 
     def _create_sample(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST the sample (retried); its answer, or ``{"id"}`` of the sample of that file
-        name when the server refuses it as existing.
-
-        Only files not on the server are uploaded, so such a sample was made during this
-        upload: most likely by an attempt whose answer was lost, which the retry then
-        finds existing. Its images are still to be stored.
+        name when a repeat of the POST is refused as the sample exists: an earlier attempt
+        made it, its answer lost. Its images are still to be stored.
         """
         try:
             created: dict[str, Any] = self._http.post(
@@ -278,7 +275,7 @@ class _SamplesMixin(_ClientBase):
             )
             return created
         except ApiError as error:
-            if error.status not in (400, 409):
+            if error.status not in (400, 409) or error.attempt == 1:
                 raise
             existing = self._http.get(
                 self._dataset_path("/samples/partial"),

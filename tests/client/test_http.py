@@ -33,7 +33,7 @@ from runner.client import (
     UnexpectedResponse,
 )
 from runner.client._http import LightlyHttp, encode_path
-from runner.client.cancel import OperationCancelled, stop_when
+from runner.client.cancel import OperationCancelled, stop_when, unstoppable
 from tests.client.contract import SERVER, TOKEN, query_of
 
 URL = f"{SERVER}/v1/x"
@@ -207,6 +207,21 @@ def test_a_wait_between_retries_ends_when_the_operation_is_cancelled(
     with stop_when(stop), pytest.raises(OperationCancelled):
         http.get("/v1/x")
     assert time.monotonic() - started < 5 and len(mocked.calls) == 1
+
+
+def test_what_is_finished_after_a_cancel_is_sent_once_without_waits(
+    mocked: responses.RequestsMock,
+) -> None:
+    """A started sample's images still go, but a stalled storage must not hold the
+    cancelled upload through every retry."""
+    http = LightlyHttp(base_url=SERVER, token=TOKEN, retry=RetryPolicy(attempts=5))
+    mocked.put("https://blobs.test/k", status=503, body="")
+    stop = threading.Event()
+    stop.set()
+    started = time.monotonic()
+    with stop_when(stop), unstoppable(), pytest.raises(OperationCancelled):
+        http.put_signed("https://blobs.test/k?sig=1", b"thumbnail")
+    assert len(mocked.calls) == 1 and time.monotonic() - started < 1
 
 
 def test_put_and_delete_are_retried(http: LightlyHttp, mocked: responses.RequestsMock) -> None:
@@ -571,6 +586,39 @@ def test_a_redirected_post_is_sent_once_then_the_redirect_followed(
     assert [c.request.method for c in mocked.calls] == ["POST", "GET"]
 
 
+def test_an_upload_moved_after_a_first_redirect_is_refused_too(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    mocked.put("https://blobs.test/k", status=307, headers={"Location": "https://a.test/k"})
+    mocked.put("https://a.test/k", status=301, headers={"Location": "https://b.test/k"})
+    with pytest.raises(UnexpectedResponse, match=r"moved \(301\) to https://b.test/k"):
+        http.put_signed("https://blobs.test/k?sig=1", b"image bytes")
+    assert [c.request.url.split("?")[0] for c in mocked.calls] == [
+        "https://blobs.test/k",
+        "https://a.test/k",
+    ]
+
+
+def test_a_redirect_loop_is_not_retried(
+    http: LightlyHttp, mocked: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    mocked.get(URL, status=302, headers={"Location": URL})
+    with pytest.raises(TransportError, match=r"GET /v1/x: redirected more than 30 times$"):
+        http.get("/v1/x")
+    assert sleeps == [] and len(mocked.calls) == 31
+
+
+def test_a_post_whose_redirect_is_refused_with_429_is_not_sent_again(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    """The 429 refused the GET of the redirect, not the POST, which was processed."""
+    mocked.post(URL, status=303, headers={"Location": f"{SERVER}/v1/y"})
+    mocked.get(f"{SERVER}/v1/y", status=429, body="")
+    with pytest.raises(RateLimited):
+        http.post("/v1/x", json={"name": "a"})
+    assert [c.request.method for c in mocked.calls] == ["POST", "GET"]
+
+
 @pytest.mark.parametrize("status", [301, 302])
 def test_an_upload_that_is_moved_is_refused_not_sent_empty(
     http: LightlyHttp, mocked: responses.RequestsMock, status: int
@@ -610,8 +658,9 @@ def test_a_proxy_that_is_down_is_named_not_the_server(
     )
 
 
+@pytest.mark.parametrize("trust_env", [True, False])
 def test_lightly_ca_certs_wins_for_a_callers_session_which_is_left_as_it_was(
-    monkeypatch: pytest.MonkeyPatch, mocked: responses.RequestsMock, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, mocked: responses.RequestsMock, tmp_path: Path, trust_env: bool
 ) -> None:
     """requests let REQUESTS_CA_BUNDLE override it for a caller's session."""
     bundle = tmp_path / "lightly-ca.pem"
@@ -619,6 +668,7 @@ def test_lightly_ca_certs_wins_for_a_callers_session_which_is_left_as_it_was(
     monkeypatch.setenv("LIGHTLY_CA_CERTS", str(bundle))
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/other-ca.pem")
     session = requests.Session()
+    session.trust_env = trust_env
     http = LightlyHttp(base_url=SERVER, token=TOKEN, session=session)
     mocked.get(URL, json=[])
     http.get("/v1/x")

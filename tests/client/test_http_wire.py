@@ -36,6 +36,14 @@ class Answers(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         cut = path == "/cut" or (path.startswith("/flaky") and path not in Answers.flaky_done)
         Answers.flaky_done.add(path)
+        if path == "/chunkcut":  # chunked, and the connection closed before the last chunk
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"5\r\nhello\r\n")
+            self.wfile.flush()
+            self.close_connection = True
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(BODY)))
@@ -86,8 +94,11 @@ def test_a_download_that_breaks_off_is_typed_retried_and_leaves_no_file(
 ) -> None:
     http = http_for(server)
     assert http.download(f"{server}/flaky/a?sig=1", tmp_path / "a.json").read_bytes() == BODY
-    with pytest.raises(TransportError, match=r"GET http://127.0.0.1:\d+/cut: .*cut short"):
-        http.download(f"{server}/cut?sig=1", tmp_path / "b.json")
+    for broken in ("cut", "chunkcut"):
+        with pytest.raises(
+            TransportError, match=rf"GET http://127.0.0.1:\d+/{broken}: .*cut short"
+        ):
+            http.download(f"{server}/{broken}?sig=1", tmp_path / "b.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
     assert all(h.get("Accept-Encoding") == "identity" for h in Answers.seen)  # stored bytes
 
@@ -97,6 +108,11 @@ def test_the_token_never_reaches_urllib3s_request_log(
 ) -> None:
     with caplog.at_level(logging.DEBUG, logger="urllib3"):
         http_for(server).get("/names", params={"a": 1})
+        # a caller's adapter that retries logs the URL on urllib3.util.retry
+        logging.getLogger("urllib3.util.retry").debug(
+            "Incremented Retry for (url='%s')", f"/x?token={TOKEN}"
+        )
     lines = [record.getMessage() for record in caplog.records]
     assert any("/names?a=1&token=***" in line for line in lines), lines
+    assert any("/x?token=***" in line for line in lines), lines
     assert not any(TOKEN in line for line in lines)

@@ -313,6 +313,8 @@ def test_a_sample_refused_for_another_reason_is_still_a_failure(
     mocked.post(f"{SERVER}{D}/samples/withWriteUrls", status=400, json=EXISTS)
     with pytest.raises(RuntimeError, match="None of the 2 images could be uploaded"):
         client.upload_dataset(str(tmp_path))
+    # refused at the first attempt: another upload's sample, not one this one made
+    assert len(requests_to(mocked, "GET", "/samples/partial")) == 1
 
 
 def test_upload_dataset_makes_the_upsize_an_earlier_upload_did_not(

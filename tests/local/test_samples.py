@@ -218,3 +218,7 @@ def test_a_sample_without_its_image_reads_its_thumbnail_unless_images_are_kept(
         assert answer.data == full_image
     redirect = api.get(f"{d}/samples/{sample_id}/readurlRedirect", query={"type": "full"})
     assert redirect.headers["Location"].split("?")[0].endswith(_path(url).split("?")[0])
+    tag = api.get(f"{d}/tags").get_json()[0]["id"]
+    task = api.get(f"{d}/tags/{tag}/export/LabelStudio/tasks").get_json()[0]
+    exported = api.client.get(_path(task["data"]["image"]))  # the same in exports
+    assert (exported.status_code, exported.data) == (answer.status_code, answer.data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, make_response
+from flask import Blueprint, Response, g, jsonify, make_response
 
 from runner.local import bitmask
 from runner.local.access import require_dataset
@@ -46,8 +46,14 @@ def _tag_samples(dataset_id: str, tag_id: str) -> list[dict[str, Any]]:
 
 
 def _url(dataset_id: str, sample: dict[str, Any]) -> str:
+    """The read URL of the sample's image; its thumbnail only in a dataset of thumbnails
+    (as ``readurl``: in a dataset of full images a missing image answers 404)."""
     expires = query_int("expiresIn", None, minimum=1)
-    return read_url(dataset_id, sample, "full", expires_in=expires)
+    if "keeps_full_images" not in g:  # once per request, not per sample
+        g.keeps_full_images = require_dataset(dataset_id).get("imgType") == "full"
+    return read_url(
+        dataset_id, sample, "full", expires_in=expires, thumbnail_for_full=not g.keeps_full_images
+    )
 
 
 @bp.get(f"{T}/LabelStudio/tasks")
