@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
-from typing import Any
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any, TypeVar, cast
 
 from runner.client._http import LightlyHttp, encode_path
 from runner.client.models import wire
 from runner.client.progress import ProgressBar, ProgressFactory, no_progress
+
+#: [client, dataset id] an operation runs on, whatever ``dataset_id`` becomes meanwhile;
+#: the id is taken at the operation's first request (its argument checks come first)
+_PINNED: ContextVar[list[Any] | None] = ContextVar("lightly_pinned_dataset", default=None)
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def on_one_dataset(method: Method) -> Method:
+    """Keep a long operation (and the threads it starts) on the dataset current when it
+    began: another thread setting ``dataset_id`` meanwhile split an upload in two."""
+
+    @functools.wraps(method)
+    def pinned(self: _ClientBase, *args: Any, **kwargs: Any) -> Any:
+        token = _PINNED.set([id(self), None])
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            _PINNED.reset(token)
+
+    return cast(Method, pinned)
 
 
 class _ClientBase:
@@ -85,4 +109,12 @@ class _ClientBase:
 
     def _dataset_path(self, suffix: str = "", *args: str, dataset_id: str | None = None) -> str:
         """``/v1/datasets/{id}`` + ``suffix`` with ``{}`` filled from ``args`` (encoded)."""
-        return encode_path("/v1/datasets/{}" + suffix, dataset_id or self.dataset_id, *args)
+        if dataset_id is None:
+            pinned = _PINNED.get()
+            if pinned is not None and pinned[0] == id(self):
+                if pinned[1] is None:
+                    pinned[1] = self.dataset_id
+                dataset_id = pinned[1]
+            else:
+                dataset_id = self.dataset_id
+        return encode_path("/v1/datasets/{}" + suffix, dataset_id, *args)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from runner.client import bitmask
 from runner.client._args import worker_count
-from runner.client._base import _ClientBase
+from runner.client._base import _ClientBase, on_one_dataset
 from runner.client._parallel import for_each_parallel
 from runner.client._paths import safe_join
 
@@ -19,6 +19,7 @@ from runner.client._paths import safe_join
 class _DownloadMixin(_ClientBase):
     """Downloads of full images."""
 
+    @on_one_dataset
     def download_dataset(
         self,
         output_dir: str,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.client._args import mapping, worker_count
-from runner.client._base import _ClientBase
+from runner.client._base import _ClientBase, on_one_dataset
 from runner.client._http import json_problem
 from runner.client._parallel import for_each_parallel
 from runner.client.models import WireModel, to_camel, to_wire, wire
@@ -98,6 +98,7 @@ class _CustomMetadataMixin(_ClientBase):
         """
         return index_by_filename(custom_metadata)
 
+    @on_one_dataset
     def upload_custom_metadata(
         self, custom_metadata: dict[str, Any], verbose: bool = False, max_workers: int = 8
     ) -> None:

@@ -7,7 +7,7 @@ from numbers import Integral
 from typing import Any
 
 from runner.client._args import mapping, worker_count
-from runner.client._base import _ClientBase
+from runner.client._base import _ClientBase, on_one_dataset
 from runner.client._parallel import for_each_parallel
 from runner.client.models import to_camel, to_wire
 
@@ -90,6 +90,7 @@ class _PredictionsMixin(_ClientBase):
             retry=True,
         )
 
+    @on_one_dataset
     def create_or_update_predictions(
         self,
         sample_id_to_prediction_singletons: dict[str, list[dict[str, Any]]],

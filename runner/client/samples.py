@@ -15,7 +15,7 @@ from typing import IO, Any, Literal
 import requests
 
 from runner.client._args import worker_count
-from runner.client._base import _ClientBase
+from runner.client._base import _ClientBase, on_one_dataset
 from runner.client._http import body_text
 from runner.client._images import PreparedImage, list_image_files, prepare_image
 from runner.client._parallel import for_each_parallel
@@ -93,6 +93,7 @@ class _SamplesMixin(_ClientBase):
             )
         return response
 
+    @on_one_dataset
     def upload_dataset(
         self,
         input: str | Any,

@@ -594,3 +594,26 @@ def test_upload_dataset_stops_at_its_next_request_once_its_stop_event_is_set(
     assert created == 3
     assert len(requests_to(mocked, "PUT", "/thumb")) == 3
     assert not requests_to(mocked, "POST", "/tags/")
+
+
+def test_an_upload_stays_on_its_dataset_when_dataset_id_is_changed_meanwhile(
+    client: ApiWorkflowClient, mocked: responses.RequestsMock, tmp_path: Path
+) -> None:
+    """Another thread setting dataset_id split an upload between two datasets."""
+    make_images(tmp_path, [f"{i}.jpg" for i in range(4)], size=(8, 8))
+    add_preamble(mocked, tags=[], on_server=[])
+
+    def create(request: Any) -> tuple[int, dict[str, str], str]:
+        client.dataset_id = "f" * 24  # as another thread would, mid-upload
+        return 201, {"Content-Type": "application/json"}, json.dumps(with_write_urls())
+
+    mocked.add_callback("POST", f"{SERVER}{D}/samples/withWriteUrls", callback=create)
+    mocked.get(f"{SERVER}/v1/datasets/{'f' * 24}", json={"id": "f" * 24})  # the setter's check
+    mocked.put(f"{BLOBS}/thumb", body="")
+    mocked.post(f"{SERVER}{D}/tags/initial", status=201, json={"id": "6" * 24})
+    client.upload_dataset(str(tmp_path), max_workers=2)
+    on_ours = [c for c in mocked.calls if c.request.url.startswith(f"{SERVER}{D}/")]
+    assert len(requests_to(mocked, "POST", "withWriteUrls")) == 4
+    assert not [c for c in mocked.calls if f"/v1/datasets/{'f' * 24}/" in c.request.url]
+    assert len(on_ours) == 4 + 4 + 1  # tags, partial, datasource, register; samples; tag
+    assert client.dataset_id == "f" * 24  # the change itself stands for what comes next
