@@ -36,7 +36,6 @@ from runner import __version__
 from runner.client.cancel import pause, raise_if_stopped
 from runner.client.errors import (
     ApiError,
-    RateLimited,
     RequestTimeout,
     TLSFailure,
     TransportError,
@@ -692,7 +691,7 @@ class LightlyHttp:
                 error: Exception = self._failure(
                     exc, f"{method} {label}", url, kwargs["timeout"], f"{attempt} of {attempts}"
                 )
-                retry_after = None
+                retry_after, repeatable = None, should_retry
                 if getattr(error, "transient", True) is False:
                     break  # raised below, outside the except block: no context holds exc
             else:
@@ -708,9 +707,13 @@ class LightlyHttp:
                 if response.status_code not in _RETRY_STATUSES:
                     raise error
                 retry_after = _retry_after(response)
-                if response.status_code == 429 and not response.history:
-                    attempts = self.retry.attempts  # refused unprocessed: any method
-            if attempt >= attempts or (not should_retry and not isinstance(error, RateLimited)):
+                # refused before it was processed: safe to repeat, whatever the method (not
+                # a 429 of a redirect's next hop: the request itself was processed)
+                unprocessed = response.status_code == 429 and not response.history
+                repeatable = should_retry or unprocessed
+                if unprocessed:
+                    attempts = self.retry.attempts
+            if not repeatable or attempt >= self.retry.attempts:
                 raise error
             delay = self.retry.delay(attempt, retry_after)
             log.warning("%s; retrying in %.1f s", _attempt_text(error, attempt, attempts), delay)
@@ -719,22 +722,28 @@ class LightlyHttp:
 
 
 def _refuse_moved(response: requests.Response, method: str, url: str) -> None:
-    """Raise if following ``response`` would change what the request does: a 301/302
-    turns it into a GET without its body (or, for a PUT, into an empty upload).
+    """Raise if following ``response`` would change what the request does: requests
+    follows a 302 (and a POST's 301) as a GET, and drops the body on either.
 
     Raises:
-        UnexpectedResponse: Naming the new location.
+        UnexpectedResponse: Naming the new location and what would have happened.
     """
-    sent = (response.request.method if response.request else None) or method
-    if response.status_code in (301, 302) and sent not in ("GET", "HEAD"):
-        response.close()
-        raise UnexpectedResponse(
-            f"{method} {_url_label(url)}: moved ({response.status_code}) to "
-            f"{_url_label(response.headers.get('Location', '?'))}; not sent there, as the "
-            f"redirect would turn the {sent} into a GET without its body (is the server "
-            "location right?)",
-            response.status_code,
-        )
+    sent = response.request
+    if response.status_code not in (301, 302) or sent is None or sent.method in ("GET", "HEAD"):
+        return
+    if response.status_code == 302 or sent.method == "POST":
+        change = f"turn the {sent.method} into a GET"
+    elif sent.body is not None:
+        change = f"send the {sent.method} without its body"
+    else:
+        return  # a DELETE moved by 301 stays a DELETE
+    response.close()
+    raise UnexpectedResponse(
+        f"{method} {_url_label(url)}: moved ({response.status_code}) to "
+        f"{_url_label(response.headers.get('Location', '?'))}; not sent there, as the "
+        f"redirect would {change} (is the server location right?)",
+        response.status_code,
+    )
 
 
 class RedactedCause(Exception):

@@ -57,13 +57,13 @@ class _DownloadMixin(_ClientBase):
                 "meta": "Its images were uploaded as metadata only",
             }.get(str(dataset.get("imgType")), "It has no uploaded images")
             raise ValueError(
-                f"Dataset with id {self.dataset_id} has no downloadable images! {how}; only "
+                f"Dataset with id {dataset['id']} has no downloadable images! {how}; only "
                 "upload_dataset(mode='full') keeps the originals."
             )
         tags = self._http.get(self._dataset_path("/tags"), expect=list)
         tag = next((t for t in tags if t["name"] == tag_name), None)
         if tag is None:
-            raise ValueError(f"Dataset with id {self.dataset_id} has no tag {tag_name}!")
+            raise ValueError(f"Dataset with id {dataset['id']} has no tag {tag_name}!")
         mappings = self._dataset_path("/mappings")
         sample_ids = self._http.get(mappings, params={"field": "_id"}, expect=list)
         filenames = self._http.get(mappings, params={"field": "fileName"}, expect=list)

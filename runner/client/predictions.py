@@ -119,7 +119,7 @@ class _PredictionsMixin(_ClientBase):
         )
         if not items:
             return
-        _ = self.dataset_id  # resolve the current dataset once, not in every thread
+        self._dataset_path()  # the dataset is taken (pinned) here, not in every thread
 
         def upload(item: tuple[str, list[dict[str, Any]]]) -> None:
             self.create_or_update_prediction(item[0], item[1], prediction_version_id)

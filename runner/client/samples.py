@@ -19,7 +19,7 @@ from runner.client._base import _ClientBase, on_one_dataset
 from runner.client._http import body_text
 from runner.client._images import PreparedImage, list_image_files, prepare_image
 from runner.client._parallel import for_each_parallel
-from runner.client.cancel import raise_if_stopped, unstoppable
+from runner.client.cancel import OperationCancelled, raise_if_stopped, unstoppable
 from runner.client.errors import ApiError, UnexpectedResponse, error_for_status
 from runner.client.metadata import check_sendable, index_by_filename, verify_format
 
@@ -214,8 +214,16 @@ class _SamplesMixin(_ClientBase):
             return
         raise_if_stopped()
         with unstoppable():  # a cancel must not leave a new sample without its images
-            sample_id, urls = self._create_sample_for_blobs(body, list(blobs), plan)
-            self._store_blobs(name, sample_id, urls, blobs, plan)
+            try:
+                sample_id, urls = self._create_sample_for_blobs(body, list(blobs), plan)
+                self._store_blobs(name, sample_id, urls, blobs, plan)
+            except OperationCancelled:  # it ended a retry's wait: the sample may be half made
+                log.warning(
+                    "the upload was cancelled while %s was stored: the sample may exist "
+                    "without its images, and uploading again skips files already there",
+                    name,
+                )
+                raise
 
     def _store_blobs(
         self,

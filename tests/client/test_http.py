@@ -619,6 +619,27 @@ def test_a_post_whose_redirect_is_refused_with_429_is_not_sent_again(
     assert [c.request.method for c in mocked.calls] == ["POST", "GET"]
 
 
+def test_a_post_processed_on_a_later_attempt_is_not_sent_once_more(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    """Refused with 429, then processed (303) with its redirect refused: not sent a third time."""
+    mocked.post(URL, status=429, body="")
+    mocked.post(URL, status=303, headers={"Location": f"{SERVER}/v1/y"})
+    mocked.get(f"{SERVER}/v1/y", status=429, body="")
+    with pytest.raises(RateLimited):
+        http.post("/v1/x", json={"name": "a"})
+    assert [c.request.method for c in mocked.calls] == ["POST", "POST", "GET"]
+
+
+def test_a_delete_moved_for_good_is_followed_as_a_delete(
+    http: LightlyHttp, mocked: responses.RequestsMock
+) -> None:
+    mocked.delete(URL, status=301, headers={"Location": f"{SERVER}/v1/x/"})
+    mocked.delete(f"{SERVER}/v1/x/", body="")
+    http.delete("/v1/x")
+    assert [c.request.method for c in mocked.calls] == ["DELETE", "DELETE"]
+
+
 @pytest.mark.parametrize("status", [301, 302])
 def test_an_upload_that_is_moved_is_refused_not_sent_empty(
     http: LightlyHttp, mocked: responses.RequestsMock, status: int

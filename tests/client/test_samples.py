@@ -617,3 +617,29 @@ def test_an_upload_stays_on_its_dataset_when_dataset_id_is_changed_meanwhile(
     assert not [c for c in mocked.calls if f"/v1/datasets/{'f' * 24}/" in c.request.url]
     assert len(on_ours) == 4 + 4 + 1  # tags, partial, datasource, register; samples; tag
     assert client.dataset_id == "f" * 24  # the change itself stands for what comes next
+
+
+def test_a_sample_left_half_made_by_a_cancel_is_named(
+    client: ApiWorkflowClient,
+    mocked: responses.RequestsMock,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its thumbnail failed once and the cancel ended the wait for the retry."""
+    from runner.client.cancel import OperationCancelled, stop_when
+
+    make_images(tmp_path, ["a.jpg"], size=(8, 8))
+    add_preamble(mocked, tags=[], on_server=[])
+    stop = threading.Event()
+
+    def create(request: Any) -> tuple[int, dict[str, str], str]:
+        stop.set()
+        return 201, {"Content-Type": "application/json"}, json.dumps(with_write_urls())
+
+    mocked.add_callback("POST", f"{SERVER}{D}/samples/withWriteUrls", callback=create)
+    mocked.put(f"{BLOBS}/thumb", status=503, body="")
+    with stop_when(stop), pytest.raises(OperationCancelled):
+        client.upload_dataset(str(tmp_path), max_workers=1)
+    assert "cancelled while a.jpg was stored: the sample may exist without its images" in (
+        caplog.text
+    )
