@@ -510,9 +510,7 @@ class LightlyHttp:
             Path(tmp_name).unlink(missing_ok=True)
             if attempt == self.retry.attempts:
                 break  # raised below, outside the except block: no context holds exc
-            delay = self.retry.delay(attempt)
-            log.warning("%s; retrying in %.1f s", error, delay)
-            pause(delay, self._sleep)
+            self._wait_to_retry(str(error), attempt)
         raise error
 
     # -- internals --------------------------------------------------------------
@@ -631,7 +629,7 @@ class LightlyHttp:
                 else f"malformed URL, not sent ({type(exc).__name__})"
             )
             error = TransportError(f"{what}: {problem}")
-            error.transient = False  # type: ignore[attr-defined]
+            error.transient = False
         elif isinstance(cause, ssl.SSLError) and _tls_setup_error(cause):
             reason = self._redact(_reason(cause))
             error = TLSFailure(f"{what}: {reason} at {host}; {_tls_hint(cause, url)}")
@@ -661,6 +659,13 @@ class LightlyHttp:
         error.__cause__ = self._redacted(exc)
         return error
 
+    def _wait_to_retry(self, failure: str, attempt: int, retry_after: float | None = None) -> None:
+        """Log ``failure`` (one WARNING per retry) and wait out the backoff of ``attempt``;
+        a cancel ends the wait (``pause``)."""
+        delay = self.retry.delay(attempt, retry_after)
+        log.warning("%s; retrying in %.1f s", failure, delay)
+        pause(delay, self._sleep)
+
     def _redact(self, text: str) -> str:
         # a token of 1-3 characters is no real one, and replacing it would garble messages
         return text.replace(self._token, "***") if len(self._token) >= 4 else text
@@ -688,11 +693,12 @@ class LightlyHttp:
             try:
                 response = self._dispatch(method, url, **kwargs)
             except requests.RequestException as exc:
-                error: Exception = self._failure(
+                failure = self._failure(
                     exc, f"{method} {label}", url, kwargs["timeout"], f"{attempt} of {attempts}"
                 )
+                error: Exception = failure
                 retry_after, repeatable = None, should_retry
-                if getattr(error, "transient", True) is False:
+                if not failure.transient:
                     break  # raised below, outside the except block: no context holds exc
             else:
                 if response.ok:
@@ -715,9 +721,7 @@ class LightlyHttp:
                     attempts = self.retry.attempts
             if not repeatable or attempt >= self.retry.attempts:
                 raise error
-            delay = self.retry.delay(attempt, retry_after)
-            log.warning("%s; retrying in %.1f s", _attempt_text(error, attempt, attempts), delay)
-            pause(delay, self._sleep)
+            self._wait_to_retry(_attempt_text(error, attempt, attempts), attempt, retry_after)
         raise error
 
 

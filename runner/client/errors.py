@@ -98,7 +98,13 @@ class TransportError(LightlyClientError, RuntimeError):
     """No usable response: the connection failed or broke.
 
     A ``RuntimeError`` too: what the official client documents for a failed connection.
+
+    Attributes:
+        transient: Whether asking again may succeed (not for a malformed URL, a
+            redirect loop, a TLS set-up error).
     """
+
+    transient: bool = True
 
 
 class RequestTimeout(TransportError):
