@@ -17,8 +17,12 @@ shares the 2 cores. ``--latency-ms`` makes the server wait before each answer, l
 the network between a user and the platform; from about 1 ms on, the 8 parallel
 workers hide the extra request. The default runs 0, 1, 2 and 5 ms.
 
-At 0 ms it also prints two ceilings, each ``upload_dataset`` with one of its two
-costs taken away:
+At 0 ms it also prints the CPU floor: the client and server CPU an upload takes with
+1 worker (the least; more threads only add contention), divided by the machine's
+cores. No schedule of that work, threads or processes, finishes faster, so where the
+floor is below 70 % of the loop, only doing less work per image could reach the target.
+
+And two ceilings, each ``upload_dataset`` with one of its two costs taken away:
 
 - ``no network``: every request answered in-process, at no cost, by
   ``instant_answers``; only the per-image work (metadata, WebP thumbnail, JSON)
@@ -100,6 +104,8 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(200, [])
         elif path == "/v1/quota":
             self._answer(200, "1000000")
+        elif path == "/bench/cpu":  # not an API route: this server's CPU seconds so far
+            self._answer(200, time.process_time())
         elif path.endswith("/datasource"):
             self._answer(404, {"code": "DATASET_DATASOURCE_UNKNOWN", "error": "none"})
         elif path.endswith("/writeurl"):
@@ -235,6 +241,20 @@ def without_image_work(base: str, folder: Path, mode: str, workers: int) -> tupl
         return with_client(base, folder, mode, workers)
 
 
+def cpu_floor(base: str, folder: Path, mode: str) -> tuple[float, float, float]:
+    """(client, server, floor) seconds for the whole upload: the CPU that ``upload_dataset``
+    with 1 worker (the least CPU: no thread contention) takes in the client and in the
+    server, and the wall time below which no schedule can go on this machine's cores."""
+
+    def server_cpu() -> float:
+        return float(requests.get(f"{base}/bench/cpu", timeout=10).json())
+
+    before = server_cpu()
+    _wall, client = with_client(base, folder, mode, workers=1)
+    server = server_cpu() - before
+    return client, server, (client + server) / (os.cpu_count() or 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=2000)
@@ -285,6 +305,13 @@ def report(
     both = create_and_put_loop(base, folder, mode)
     print(f"  for comparison, a loop creating each sample and PUTting: {both / ours:.0%}")
     if latency == 0:
+        client, server, floor = cpu_floor(base, folder, mode)
+        print(
+            f"  CPU floor: upload_dataset takes {client / count * 1000:4.2f} ms/img of client"
+            f" and {server / count * 1000:4.2f} ms/img of server CPU (1 worker); on"
+            f" {os.cpu_count()} cores no schedule takes less than {floor / count * 1000:4.2f}"
+            f" ms/img: at best {plain / floor:.0%} of the loop"
+        )
         for label, (wall, cpu) in (
             ("no network", without_network(folder, mode, workers)),
             ("no image work", without_image_work(base, folder, mode, workers)),
