@@ -396,7 +396,9 @@ class _BalanceState:
         self.p = term.matrix[idx]
         self.goal = term.goal
         self.free = term.free
-        self.rest = max(0.0, 1.0 - float(term.goal.sum()))
+        rest = 1.0 - float(term.goal.sum())
+        # as in the target's check: 0.7 + 0.2 + 0.1 leaves 1e-16, which is no share
+        self.rest = rest if rest > 1e-9 else 0.0
         self.sums = np.zeros(len(term.goal))
         self.strength = term.strength
         share = (term.goal > 0) | (term.free & (self.rest > 0))

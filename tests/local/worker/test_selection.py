@@ -852,6 +852,15 @@ def test_balance_ties_never_go_to_a_category_without_share(
         assert Counter(metadata[i]["weather"]["scenario"] for i in result.selected) == expected
 
 
+def test_balance_target_summing_to_one_in_floats_leaves_no_share_to_others() -> None:
+    # 0.7 + 0.2 + 0.1 is 0.9999999999999999: no rounding residue is a share for "d"
+    metadata = weather({"d": 6, "a": 36, "b": 12, "c": 6})
+    config = {"nSamples": 20, "strategies": [weather_balance({"a": 0.7, "b": 0.2, "c": 0.1})]}
+    result = select(config, make_inputs(60, metadata=metadata))
+    got = Counter(metadata[i]["weather"]["scenario"] for i in result.selected)
+    assert got == {"a": 14, "b": 4, "c": 2}
+
+
 def test_balance_strength_weighs_it_against_the_other_terms() -> None:
     metadata = weather({"a": 10, "b": 10})
     heavy_a = {"t/w": np.array([1.0] * 10 + [0.0] * 10)}
