@@ -484,3 +484,55 @@ def test_a_symlinked_file_out_of_the_datasource_is_not_read(
     assert wait_run(api, schedule(api, dataset))["state"] == "COMPLETED"
     names = api.get(f"/v1/datasets/{dataset}/mappings", query={"field": "fileName"}).get_json()
     assert "link.jpg" not in names and "inside.jpg" in names
+
+
+BALANCE_ON_EMBEDDINGS = {
+    "nSamples": 2,
+    "strategies": [
+        {"input": {"type": "EMBEDDINGS"}, "strategy": {"type": "BALANCE", "target": {"a": 1}}}
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        BALANCE_ON_EMBEDDINGS,
+        {"nSamples": 0, "strategies": DIVERSITY_3["strategies"]},
+        {"strategies": DIVERSITY_3["strategies"]},
+        {"nSamples": 2, "strategies": [{"input": {"type": "SCORES"}, "strategy": {"type": "THRESHOLD"}}]},
+    ],
+)  # fmt: skip
+def test_scheduling_refuses_a_selection_no_run_could_make(
+    api: Api, dataset: str, selection: dict[str, Any]
+) -> None:
+    config = {"workerType": "FULL", "selection": selection}
+    config_id = api.post("/v1/docker/worker/config/v3", json={"config": config}).get_json()["id"]
+    body = {"configId": config_id, "priority": "MID"}
+    response = api.post(f"/v1/datasets/{dataset}/docker/worker/schedule", json=body)
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "DOCKER_WORKER_CONFIG_INVALID"
+    assert response.get_json()["error"].startswith("config.selection: ")
+    assert api.get(f"/v1/datasets/{dataset}/docker/worker/schedule").get_json() == []
+
+
+def test_a_run_of_an_unchecked_bad_selection_fails_before_touching_the_dataset(
+    api: Api, dataset: str, workers: Callable[..., Any]
+) -> None:
+    workers(1)
+    config = {"workerType": "FULL", "selection": BALANCE_ON_EMBEDDINGS}
+    config_id = api.post("/v1/docker/worker/config/v3", json={"config": config}).get_json()["id"]
+    response = api.post(
+        f"/v1/datasets/{dataset}/docker/worker/schedule",
+        query={"disableConfigValidation": "true"},
+        json={"configId": config_id, "priority": "MID"},
+    )
+    assert response.status_code == 201
+    failed = wait_run(api, response.get_json()["id"])
+    assert failed["state"] == "FAILED"
+    assert failed["message"] == (
+        "The selection cannot run: strategy 1: strategy BALANCE cannot use input type "
+        "EMBEDDINGS; it takes METADATA, PREDICTIONS"
+    )
+    assert api.get(f"/v1/datasets/{dataset}").get_json()["nSamples"] == 0
+    assert api.get(f"/v1/datasets/{dataset}/tags").get_json() == []

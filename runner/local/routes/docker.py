@@ -1,7 +1,8 @@
 """Lightly Worker endpoints the client uses (CONTRACT §8.8, §8.9, §9): registry, configs, runs.
 
-The worker registry, v3 configs (validated by ``_docker_config``), scheduling and
-cancelling runs, run listings, a run's tags and its artifacts' read URLs. The
+The worker registry, v3 configs (validated by ``_docker_config``), scheduling (which
+refuses a selection config the local worker cannot run, unless
+``disableConfigValidation``) and cancelling runs, run listings, a run's tags and its artifacts' read URLs. The
 worker-side endpoints are in ``docker_worker``; the store logic both share is
 ``runner.local.runs``.
 
@@ -33,6 +34,7 @@ from runner.local.routes._input import (
     require_id,
 )
 from runner.local.store import new_id, now_ms
+from runner.local.worker.selection import SelectionError, check_selection_config
 
 bp = Blueprint("docker", __name__)
 
@@ -174,11 +176,17 @@ def schedule(dataset_id: str) -> tuple[Response, int]:
     priority = field(body, "priority", "string", required=True, choices=PRIORITIES)
     runs_on = strings(body, "runsOn")
     field(body, "creator", "string", choices=CREATORS)
-    query_bool("disableConfigValidation")
+    validate = not query_bool("disableConfigValidation")
     store = get_store()
     with store.transaction():
         require_dataset(dataset_id)
-        owned("worker_config", config_id, "DOCKER_WORKER_CONFIG_UNKNOWN", "config")
+        config = owned("worker_config", config_id, "DOCKER_WORKER_CONFIG_UNKNOWN", "config")
+        selection = (config.get("config") or {}).get("selection")
+        if validate and selection:  # a run would fail on it, after changing the dataset
+            try:
+                check_selection_config(selection)
+            except SelectionError as error:
+                raise bad_request(f"config.selection: {error}", INVALID_CONFIG) from None
         scheduled = runs.create_scheduled_run(
             store,
             dataset_id=dataset_id,

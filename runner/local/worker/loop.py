@@ -34,7 +34,12 @@ from runner.local.worker import inputs as run_inputs
 from runner.local.worker.embeddings import scan_images
 from runner.local.worker.inputs import RunFailed
 from runner.local.worker.report import MemoryLog, RunLog, RunSummary, build_artifacts
-from runner.local.worker.selection import SelectionError, select, why_nothing_selected
+from runner.local.worker.selection import (
+    SelectionError,
+    check_selection_config,
+    select,
+    why_nothing_selected,
+)
 
 log = logging.getLogger("runner.local.worker")
 POLL_SECONDS = 0.2
@@ -210,6 +215,10 @@ class RunJob:
                 "The run's worker config has no selection config: "
                 "pass selection_config to schedule_compute_worker_run."
             )
+        try:  # before the dataset is touched (scheduling checks it, unless told not to)
+            check_selection_config(config["selection"])
+        except SelectionError as error:
+            raise RunFailed(f"The selection cannot run: {error}") from None
         return config
 
     def _gather(

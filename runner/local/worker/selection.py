@@ -73,6 +73,7 @@ from runner.local.worker.selection_config import (
     OPERATIONS,
     PREDICTION_NAMES,
     STRATEGY_TYPES,
+    check_selection_config,
     check_strategy,
     parse,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "SelectionError",
     "SelectionInputs",
     "SelectionResult",
+    "check_selection_config",
     "scores_from_predictions",
     "select",
     "why_nothing_selected",

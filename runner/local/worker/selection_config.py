@@ -70,6 +70,15 @@ def parse(config: Any, n: int) -> tuple[list[Entry], int]:
     return entries, _limit(top, n, entries)
 
 
+def check_selection_config(config: Any) -> None:
+    """Raise ``SelectionError`` for what no dataset can make valid: unknown keys or enum
+    values, a strategy that cannot use its input, bad limits or fields. What depends on
+    the data (a metadata key, a prediction task) is checked when the selection runs."""
+    entries, _limit = parse(config, 1)
+    for where, inp, strat in entries:
+        check_strategy(where, strat["type"], inp["type"], strat)
+
+
 def _canon(obj: Any, allowed: set[str], where: str) -> dict[str, Any]:
     """Rename snake_case aliases, drop null values, reject unknown keys."""
     if not isinstance(obj, Mapping):
