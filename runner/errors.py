@@ -6,9 +6,11 @@ Tree::
     ├── UsageError             bad command line or inputs (exit 2)
     ├── WorkflowInvalid        a workflow file failed validation (exit 2); carries diagnostics
     ├── StepFailed             a step failed and was not allowed to continue (exit 1)
-    └── StateError             run state cannot be read, written or locked (exit 1)
+    └── StateError             run state cannot be read, written or locked (exit 2)
 
-    Terminated (a KeyboardInterrupt)  SIGTERM, handled as Ctrl-C is (exit 143)
+    Terminated (a KeyboardInterrupt)    SIGTERM, handled as Ctrl-C is (exit 143)
+    OutputClosed (a KeyboardInterrupt)  the output's reader went away (exit 141 for a
+                                        run, 0 for the other commands)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ EXIT_STEP_FAILED = 1
 EXIT_INVALID = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports it
+EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: the reader of the output went away
 
 
 class LightlyRunError(Exception):
@@ -62,6 +65,12 @@ class StateError(LightlyRunError):
     """
 
     exit_code = EXIT_INVALID
+
+
+class OutputClosed(KeyboardInterrupt):
+    """The reader of stdout or stderr went away (``lightly-run wf.yaml | head -1``, a
+    log shipper that died): the run stops as on Ctrl-C, its state saved, rather than
+    finish unseen or end with exit code 0 halfway."""
 
 
 class Terminated(KeyboardInterrupt):

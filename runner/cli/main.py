@@ -1,8 +1,8 @@
 """``lightly-run``: the command line. ``main(argv) -> exit code``; never a traceback.
 
 Exit codes: 0 success, 1 a step failed, 2 invalid workflow or usage, 130
-interrupted, 143 terminated (SIGTERM), 3 an unexpected error (its traceback goes to
-a log file).
+interrupted, 143 terminated (SIGTERM), 141 a run whose output's reader went away
+(SIGPIPE), 3 an unexpected error (its traceback goes to a log file).
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, NoReturn, TextIO
 
 from runner import __version__
 from runner.errors import (
     EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_OUTPUT_CLOSED,
     EXIT_TERMINATED,
     LightlyRunError,
+    OutputClosed,
     Terminated,
     WorkflowInvalid,
 )
@@ -217,8 +220,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         _workflow_after_resume(args)
     except SystemExit:  # argparse has printed the usage and the error
         return EXIT_INVALID
-    with _sigterm_as_interrupt():
+    with _sigterm_as_interrupt(), _guarded_output():
         return _handle(args)
+
+
+class _PipeGuard:
+    """A text stream whose reader may go away: the first write or flush to a closed
+    pipe raises ``OutputClosed``; later ones are dropped, as the command is stopping."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._close()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._close()
+
+    def _close(self) -> NoReturn:
+        self._closed = True
+        with contextlib.suppress(OSError, ValueError):  # a stream without a descriptor
+            # the interpreter's final flush of what is buffered must not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        raise OutputClosed from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _guarded_output() -> Iterator[None]:
+    """While inside, a closed stdout or stderr raises ``OutputClosed`` (see there)."""
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _PipeGuard(stdout), _PipeGuard(stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
 
 
 @contextlib.contextmanager
@@ -253,16 +301,14 @@ def _handle(args: argparse.Namespace) -> int:
     except LightlyRunError as error:
         print(masker.mask(f"error: {error}"), file=sys.stderr)
         return error.exit_code
+    except OutputClosed:
+        # `lightly-run actions | head` has all it asked for; a run stopped halfway has not
+        return EXIT_OUTPUT_CLOSED if args.command == "run" else EXIT_OK
     except KeyboardInterrupt as interrupt:
         terminated = isinstance(interrupt, Terminated)
         cause = "terminated (SIGTERM)" if terminated else "interrupted"
         print(f"{cause}; the run's state is saved (resume with --resume)", file=sys.stderr)
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # the reader went away (`lightly-run actions | head`): stop quietly, as cat does;
-        # pointing stdout at devnull keeps the interpreter's final flush from failing again
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
     except OSError as error:
         if error.filename is None:
             return _unexpected(error, masker)

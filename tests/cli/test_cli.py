@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -359,6 +360,49 @@ def test_a_reader_that_stops_early_is_not_a_crash() -> None:
         stderr = process.stderr.read().decode()
         assert process.wait(timeout=30) == 0
     assert stderr == ""
+
+
+class ReaderGoneAfter(io.StringIO):
+    """stderr whose reader goes away after ``lines`` lines (``| head -n LINES``)."""
+
+    def __init__(self, lines: int) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def write(self, text: str) -> int:
+        if self.getvalue().count("\n") >= self.lines:
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+THREE_FILES = """version: 1
+name: three
+steps:
+  - {id: one, uses: write_file, with: {path: one.txt, content: "1"}}
+  - {id: two, uses: write_file, with: {path: two.txt, content: "2"}}
+  - {id: three, uses: write_file, with: {path: three.txt, content: "3"}}
+"""
+
+
+def test_a_run_whose_output_reader_goes_away_stops_saved_and_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``lightly-run wf.yaml 2>&1 | head -1``: not exit 0 with half the steps run."""
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(THREE_FILES)
+    captured = sys.stderr
+    monkeypatch.setattr(sys, "stderr", ReaderGoneAfter(lines=2))
+    assert main(["--no-progress", "wf.yaml"]) == 141
+    monkeypatch.setattr(sys, "stderr", captured)
+    assert not Path("three.txt").exists()
+    (state_file,) = Path(".lightly-run/runs").glob("*/state.json")
+    state = json.loads(state_file.read_text())
+    assert state["status"] == "interrupted"
+    assert state["steps"]["three"]["status"] == "pending"
+
+    assert main(["--no-progress", "wf.yaml", "--resume"]) == 0
+    assert "↺ one reused" in capsys.readouterr().err
+    assert Path("three.txt").read_text() == "3"
 
 
 def test_validate_a_folder_checks_every_workflow_in_it(
