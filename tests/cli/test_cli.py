@@ -158,6 +158,25 @@ def test_resume_before_the_workflow_takes_the_file_as_the_workflow(
     assert "required: WORKFLOW" in capsys.readouterr().err
 
 
+def test_resume_of_another_files_run_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Workflows share step ids (dataset, run, wait): another file's run must not be reused."""
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(RESUMABLE)
+    Path("other.yaml").write_text(RESUMABLE.replace("name: resumable", "name: other"))
+    assert main(["--no-progress", "wf.yaml", "-i", "n=0"]) == 1
+    run_id = next(Path(".lightly-run/runs").iterdir()).name
+    capsys.readouterr()
+    assert main(["--no-progress", "other.yaml", "--resume", run_id, "-i", "n=2"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: run {run_id} is a run of wf.yaml, not of other.yaml: resume it with "
+        f"`lightly-run wf.yaml --resume {run_id}`, or leave out the run id to resume the "
+        "latest run of other.yaml\n"
+    )
+    assert not Path("n.txt").read_text().endswith("2")
+
+
 def test_a_recorded_input_the_changed_workflow_refuses_is_named_as_recorded(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

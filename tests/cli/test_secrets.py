@@ -110,6 +110,36 @@ def test_resume_asks_for_a_required_secret_input_again(
     assert SECRET not in err and PASSWORD not in err
 
 
+SECRET_WITH_DEFAULT = """version: 1
+name: dev-default
+inputs:
+  api_password: {type: string, secret: true, default: dev-password-default}
+  ok: {type: boolean, default: false}
+steps:
+  - id: check
+    uses: assert
+    with: {that: "{{ inputs.ok }}"}
+"""
+
+
+def test_resume_warns_that_a_secret_input_with_a_default_takes_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wf.yaml").write_text(SECRET_WITH_DEFAULT)
+    assert main(["--no-progress", "wf.yaml", "-i", f"api_password={PASSWORD}"]) == 1
+    capsys.readouterr()
+    assert main(["--no-progress", "wf.yaml", "--resume", "-i", "ok=true"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: input 'api_password' is secret, so run " in err
+    assert "this resume uses its default; if the run started with another value, pass " in err
+    assert main(["--no-progress", "wf.yaml", "-i", "ok=false"]) == 1
+    capsys.readouterr()
+    again = ["--no-progress", "wf.yaml", "--resume", "-i", "ok=true", "-i", "api_password=x" * 3]
+    assert main(again) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
 NUMBER_SECRET = """version: 1
 name: pin
 inputs:

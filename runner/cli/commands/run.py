@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -72,8 +73,10 @@ def run(args: argparse.Namespace) -> int:
             resume = (
                 store.latest(args.workflow) if args.resume == "latest" else store.load(args.resume)
             )
+            _check_same_workflow(resume, args.workflow)
             recorded = _recorded_inputs(resume, workflow)
-            _check_recorded(recorded, given, workflow, resume.run_id)
+            for note in _check_recorded(recorded, given, workflow, resume.run_id):
+                observer.message(note)
             inputs = resolve_inputs(workflow.inputs, {**recorded, **given})
         client = None
         if args.local or _needs_client(workflow, registry(), catalog):
@@ -166,18 +169,37 @@ def _needs_client(
     return False
 
 
+def _check_same_workflow(resume: Any, workflow_path: str) -> None:
+    """``--resume RUN_ID`` of another file's run would reuse its steps of the same ids."""
+    if os.path.abspath(resume.workflow_path) != os.path.abspath(workflow_path):
+        recorded = _shown_path(resume.workflow_path)
+        raise UsageError(
+            f"run {resume.run_id} is a run of {recorded}, not of {workflow_path}: resume it "
+            f"with `lightly-run {shlex.quote(recorded)} --resume {resume.run_id}`, or leave "
+            f"out the run id to resume the latest run of {workflow_path}"
+        )
+
+
 def _check_recorded(
     recorded: dict[str, Any], given: dict[str, Any], workflow: Any, run_id: str
-) -> None:
+) -> list[str]:
     """A recorded input the changed workflow no longer accepts is named as recorded; a
-    required secret input (never recorded) must be given again."""
+    required secret input (never recorded) must be given again. Returns warnings: a
+    secret input with a default, not given again, takes the default."""
     from runner.engine.inputs import resolve_inputs
 
+    notes = []
     for name, spec in workflow.inputs.items():
-        if spec.secret and not spec.has_default and name not in given:
-            raise UsageError(
-                f"input '{name}' is secret, so run {run_id} did not record it: "
-                f"pass -i {name}=VALUE again"
+        if spec.secret and name not in given:
+            if not spec.has_default:
+                raise UsageError(
+                    f"input '{name}' is secret, so run {run_id} did not record it: "
+                    f"pass -i {name}=VALUE again"
+                )
+            notes.append(
+                f"warning: input '{name}' is secret, so run {run_id} did not record it: this "
+                f"resume uses its default; if the run started with another value, pass "
+                f"-i {name}=VALUE again"
             )
 
     for name, value in recorded.items():
@@ -190,12 +212,11 @@ def _check_recorded(
                 f"{error} (recorded by run {run_id}; the workflow changed since): "
                 f"pass -i {name}=VALUE"
             ) from None
+    return notes
 
 
 def _resume_command(args: argparse.Namespace) -> str:
     """The command that resumes this run: the same file, backend and folders."""
-    import shlex
-
     from runner.client import hidden_credentials
 
     words = ["lightly-run", args.workflow]
