@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.client.errors import InvalidConfigurationError
-from runner.client.models import WireModel, to_camel, to_wire, wire
+from runner.client.models import WireModel, to_camel, to_snake, to_wire, wire
 
 #: Allowed keys of DockerWorkerConfigV3Docker / …Lightly (MODELS.md); nested dicts map to their fields.
 DOCKER_FIELDS: dict[str, Any] = {
@@ -85,7 +85,8 @@ STRATEGY_TYPES = {"DIVERSITY", "WEIGHTS", "THRESHOLD", "BALANCE", "SIMILARITY"}
 
 
 def _unknown(key: str, allowed: Any, where: str) -> InvalidConfigurationError:
-    """The official client's message: the closest option is always suggested (cutoff 0)."""
+    """The official client's message: the closest option is always suggested (cutoff 0),
+    spelled as the key is (snake_case unless it has a capital)."""
     del where  # the message format is pinned to the official one, which has no location
     options = sorted(allowed)
     if not options:
@@ -98,7 +99,9 @@ def _unknown(key: str, allowed: Any, where: str) -> InvalidConfigurationError:
         )
 
     best = max(options, key=similarity)
-    return InvalidConfigurationError(f"Option '{key}' does not exist! Did you mean '{best}'?")
+    # in the key's own spelling: the official client suggests its snake_case names
+    suggestion = best if any(c.isupper() for c in key) else to_snake(best)
+    return InvalidConfigurationError(f"Option '{key}' does not exist! Did you mean '{suggestion}'?")
 
 
 def convert_config(

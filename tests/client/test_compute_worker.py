@@ -175,23 +175,27 @@ def test_empty_config_sends_only_the_worker_type(
     [
         (
             {"worker_config": {"enable_trainig": True}},
-            "Option 'enable_trainig' does not exist! Did you mean 'enableTraining'?",
+            "Option 'enable_trainig' does not exist! Did you mean 'enable_training'?",
         ),
         (
             {"worker_config": {"corruptness_check": {"corruption_treshold": 0.1}}},
-            "Option 'corruption_treshold' does not exist! Did you mean 'corruptionThreshold'?",
+            "Option 'corruption_treshold' does not exist! Did you mean 'corruption_threshold'?",
+        ),
+        (
+            {"worker_config": {"enableTrainig": True}},  # camelCase: suggested so
+            "Option 'enableTrainig' does not exist! Did you mean 'enableTraining'?",
         ),
         (
             {"lightly_config": {"loader": {"batchsize": 4}}},
-            "Option 'batchsize' does not exist! Did you mean 'batchSize'?",
+            "Option 'batchsize' does not exist! Did you mean 'batch_size'?",
         ),
         (
             {"lightly_config": {"trainer": {"max_epoch": 4}}},
-            "Option 'max_epoch' does not exist! Did you mean 'maxEpochs'?",
+            "Option 'max_epoch' does not exist! Did you mean 'max_epochs'?",
         ),
         (
             {"selection_config": {"n_sample": 4, "strategies": []}},
-            "Option 'n_sample' does not exist! Did you mean 'nSamples'?",
+            "Option 'n_sample' does not exist! Did you mean 'n_samples'?",
         ),
         (
             {
@@ -204,7 +208,7 @@ def test_empty_config_sends_only_the_worker_type(
                     ]
                 }
             },
-            "Option 'random_sed' does not exist! Did you mean 'randomSeed'?",
+            "Option 'random_sed' does not exist! Did you mean 'random_seed'?",
         ),
         (
             {

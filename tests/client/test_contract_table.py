@@ -888,7 +888,7 @@ def test_unknown_config_key_suggests_the_right_one(
 ) -> None:
     with pytest.raises(
         InvalidConfigurationError,
-        match=r"Option 'enable_trainig' does not exist.*Did you mean 'enableTraining'",
+        match=r"Option 'enable_trainig' does not exist.*Did you mean 'enable_training'",
     ):
         client.create_compute_worker_config(worker_config={"enable_trainig": True})
     with pytest.raises(InvalidConfigurationError, match="strategies"):
