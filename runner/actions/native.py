@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,13 @@ def wait_compute_worker_run(client: Any, args: dict[str, Any]) -> dict[str, Any]
     return outputs
 
 
+def run_ended_unsuccessfully(outputs: Mapping[str, Any]) -> bool:
+    """A run that ended but not COMPLETED (``allow_failure``: the step succeeded) ends the
+    same way however often it is waited on: ``--resume`` schedules anew, as after a
+    failed wait."""
+    return outputs.get("succeeded") is False
+
+
 def assert_action(client: Any, args: dict[str, Any]) -> dict[str, Any]:
     """Fails the step unless ``that`` is true."""
     if not args["that"] or args["that"] in ("False", "false", "0", "None"):
@@ -132,6 +140,7 @@ def native_actions() -> list[Action]:
             outputs=("result", "run_id", "state", "message", "succeeded", "tags"),
             doc="Waits until a scheduled Lightly Worker run ends; outputs its run id, state, message, success and tags.",
             kind="native",
+            spends_inputs=run_ended_unsuccessfully,
         ),
         Action(
             name="assert",

@@ -19,6 +19,11 @@ from runner.errors import LightlyRunError
 ActionCall = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 
+def spends_nothing(outputs: Mapping[str, Any]) -> bool:
+    """An action whose outputs never use up what earlier steps gave it."""
+    return False
+
+
 @dataclass(frozen=True)
 class Action:
     """One step action."""
@@ -36,6 +41,10 @@ class Action:
     #: False for actions that never reach the Lightly API (a workflow of only these
     #: runs without a token or server)
     needs_client: bool = True
+    #: whether a call's outputs say it used up what earlier steps gave it (a worker run
+    #: that ended unsuccessfully, waited on with allow_failure): ``--resume`` runs those
+    #: steps again. A call that fails says so with ``spends_inputs = True`` on its error.
+    spends_inputs: Callable[[Mapping[str, Any]], bool] = spends_nothing
 
 
 @functools.lru_cache(maxsize=1)

@@ -204,24 +204,65 @@ class Engine:
         out (a state file must not hold even their hash): changing one alone does not
         run a succeeded step again.
         """
-        secret_inputs = {name for name, spec in workflow.inputs.items() if spec.secret}
-        read: dict[str, Any] = {}
-        for ref in templates.references([step.with_, step.if_, step.for_each]):
-            if ref[0] not in ("inputs", "env"):
-                continue  # steps.*: a changed earlier step already ends reuse
-            values = context[ref[0]]
-            for name in [ref[1]] if len(ref) > 1 else sorted(values):
-                value = values.get(name)
-                secret = ref[0] == "inputs" and name in secret_inputs
-                if not secret and self.masker.mask(value) == value:
-                    read[f"{ref[0]}.{name}"] = value
+        secret_inputs = {("inputs", name) for name, spec in workflow.inputs.items() if spec.secret}
+        refs = templates.references([step.with_, step.if_, step.for_each])
+        read = self._values_read(refs, context, leave_out=secret_inputs)
         if getattr(self.registry.get(step.uses), "kind", None) == "engine":  # run_workflow
-            read["called file"] = _called_file_digest(step, workflow, context)
+            read["called file"] = self._called_files_digest(step, workflow, context)
         definition = workflow.step_digests.get(step.id, "")
         if not read:
             return definition
         text = json.dumps([definition, read], sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def _values_read(
+        self,
+        refs: list[tuple[str, ...]],
+        context: dict[str, Any],
+        *,
+        leave_out: set[tuple[str, str]],
+    ) -> dict[str, Any]:
+        """The inputs and environment variables ``refs`` read, by name (all of them for a
+        bare ``env``, as ``env[name]`` reads), but secret ones."""
+        read: dict[str, Any] = {}
+        for ref in refs:
+            if ref[0] not in ("inputs", "env"):
+                continue  # steps.*: a changed earlier step already ends reuse
+            values = context[ref[0]]
+            for name in [ref[1]] if len(ref) > 1 else sorted(values):
+                value = values.get(name)
+                if (ref[0], name) not in leave_out and self.masker.mask(value) == value:
+                    read[f"{ref[0]}.{name}"] = value
+        return read
+
+    def _called_files_digest(self, step: Step, workflow: Workflow, context: dict[str, Any]) -> str:
+        """The content of the file a ``run_workflow`` step calls and of the files that one
+        calls in turn, with the environment variables their templates read ("?" if unknown
+        yet). What they are given is read by the calling step's own templates."""
+        from runner.workflow.calls import (
+            called_file,
+            calls_by_template,
+            files_called_from,
+            step_templates,
+        )
+
+        try:
+            path = str(templates.render(step.with_.get("path"), context))
+            files = files_called_from(called_file(workflow.path, path))
+            digest = hashlib.sha256()
+            for file in files:
+                digest.update(file.read_bytes())
+        except Exception:
+            return "?"  # not renderable or readable: the step will say why when it runs
+        if any(calls_by_template(file) for file in files):
+            # a file called by a template is known only when it runs: never reused
+            digest.update(os.urandom(16))
+        refs = templates.references([step_templates(file) for file in files])
+        secrets = {("env", ref[1]) for ref in refs if ref[0] == "secrets" and len(ref) > 1}
+        env = [ref for ref in refs if ref[0] == "env"]  # inputs: from the calling step
+        read = self._values_read(env, context, leave_out=secrets)
+        digest.update(json.dumps(read, sort_keys=True, default=str).encode())
+        return digest.hexdigest()
 
     @staticmethod
     def _expose(
@@ -264,7 +305,6 @@ class Engine:
             if isinstance(error.__cause__ or error, templates.TemplateError):
                 hint = _without_outputs(step, context)
             record.error = self.masker.mask(_describe(error) + hint)
-            record.spent_inputs = getattr(error, "spends_inputs", False) is True
         record.finished_at = self.clock()
         self._expose(context, step.id, record, outputs)
         self.store.save(state)
@@ -308,10 +348,12 @@ class Engine:
         for attempt in range(1, max(1, policy.attempts) + 1):
             record.attempts += 1
             try:
-                return self._call(step, action, arguments)
+                outputs = self._call(step, action, arguments)
             except _NOT_RETRIED:
                 raise
             except Exception as error:
+                # per call, so one item of a for_each counts too
+                record.spent_inputs |= getattr(error, "spends_inputs", False) is True
                 if attempt >= policy.attempts or not _retryable(error, policy.on):
                     raise
                 delay = min(policy.backoff.seconds * 2 ** (attempt - 1), policy.max_backoff.seconds)
@@ -319,6 +361,10 @@ class Engine:
                     f"  {step.id}: attempt {attempt} failed ({_describe(error)}); retrying in {delay:.1f}s"
                 )
                 self.sleep(delay * random.uniform(0.9, 1.1))
+            else:
+                # succeeded, yet used up what it was given (allow_failure on an ended run)
+                record.spent_inputs |= action.spends_inputs(outputs) is True
+                return outputs
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _call(self, step: Step, action: Any, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -405,12 +451,13 @@ class _Unsaved(StateStore):
 
 
 def _spent_steps(workflow: Workflow, state: RunState) -> set[str]:
-    """The steps whose outputs a failed step of the last run used up (the scheduling of a
-    worker run that ended): ``--resume`` runs them again rather than waiting on that run."""
+    """The steps whose outputs a step of the last run used up (the scheduling of a worker
+    run that ended unsuccessfully, whether its wait failed or allowed the failure):
+    ``--resume`` runs them again rather than waiting on that run."""
     spent: set[str] = set()
     for step in workflow.steps:
         record = state.steps.get(step.id)
-        if record is not None and record.status == "failed" and record.spent_inputs:
+        if record is not None and record.spent_inputs:
             refs = templates.references([step.with_, step.if_, step.for_each])
             spent.update(ref[1] for ref in refs if ref[0] == "steps" and len(ref) > 1)
     return spent
@@ -504,21 +551,6 @@ def _retryable(error: Exception, kinds: tuple[str, ...]) -> bool:
         ):
             return True
     return False
-
-
-def _called_file_digest(step: Step, workflow: Workflow, context: dict[str, Any]) -> str:
-    """The content digest of the file a ``run_workflow`` step calls and of the files that
-    one calls in turn ("?" if unknown yet)."""
-    from runner.workflow.calls import called_file, files_called_from
-
-    try:
-        file = called_file(workflow.path, str(templates.render(step.with_.get("path"), context)))
-        digest = hashlib.sha256()
-        for called in files_called_from(file):
-            digest.update(called.read_bytes())
-        return digest.hexdigest()
-    except Exception:
-        return "?"  # not renderable or readable: the step will say why when it runs
 
 
 def _without_outputs(step: Step, context: dict[str, Any]) -> str:

@@ -28,8 +28,8 @@ class StepRecord:
     masked: bool = False
     #: what the client remembered after this step (``--resume`` restores it from here)
     client_state: dict[str, Any] = field(default_factory=dict)
-    #: it failed because what earlier steps gave it is used up (a worker run that ended):
-    #: ``--resume`` runs those steps again
+    #: what earlier steps gave it is used up (a worker run that ended unsuccessfully, so
+    #: the step failed or, with allow_failure, said so): ``--resume`` runs those steps again
     spent_inputs: bool = False
 
     @property

@@ -54,6 +54,30 @@ def _direct_calls(file: pathlib.Path) -> list[pathlib.Path]:
     return calls
 
 
+def step_templates(file: pathlib.Path) -> list[Any] | None:
+    """Where a workflow file's steps hold templates: the ``with``, ``if`` and ``for_each``
+    of each (None if the file cannot be read)."""
+    data = _yaml_file(file)
+    steps = data.get("steps") if isinstance(data, dict) else None
+    if not isinstance(steps, list):
+        return None
+    keys = ("with", "if", "for_each")
+    return [step.get(key) for step in steps if isinstance(step, dict) for key in keys]
+
+
+def calls_by_template(file: pathlib.Path) -> bool:
+    """Whether one of ``file``'s steps calls a file named by a template: which file that
+    is, is known only when the step runs."""
+    data = _yaml_file(file)
+    steps = data.get("steps") if isinstance(data, dict) else None
+    return any(
+        isinstance(step, dict)
+        and step.get("uses") == "run_workflow"
+        and literal_call(step.get("with")) is None
+        for step in (steps if isinstance(steps, list) else ())
+    )
+
+
 def step_ids(file: pathlib.Path) -> list[str] | None:
     """The step ids of a workflow file (None if it cannot be read)."""
     data = _yaml_file(file)

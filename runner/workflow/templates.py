@@ -150,7 +150,8 @@ def whole_reference(text: str) -> tuple[str, ...] | None:
         return None
     if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
         return None
-    return _chain(body[0].nodes[0])
+    parts = _parts(body[0].nodes[0], methods=False)
+    return None if parts is None or None in parts else tuple(map(str, parts))
 
 
 def sandbox_problems(text: str) -> tuple[str, ...]:
@@ -214,31 +215,65 @@ def _template_references(text: str) -> tuple[tuple[str, ...], ...]:
 
 
 def _chain(node: nodes.Node) -> tuple[str, ...] | None:
+    """The name chain ``node`` reads, cut where a part is not known before the run:
+    ``env[name]``, ``env.items()`` and ``env.get(name)`` read ("env",), all of it, while
+    ``env.get('NAME', 'none')`` reads ("env", "NAME") as ``env['NAME']`` does."""
+    parts = _parts(node)
+    if parts is None:
+        return None
+    known = parts.index(None) if None in parts else len(parts)
+    return tuple(str(part) for part in parts[:known])
+
+
+def _parts(node: nodes.Node, *, methods: bool = True) -> list[str | None] | None:
+    """The chain's names, None for a part computed at run time (None: no chain; nor one
+    that calls a method, unless ``methods``)."""
     if isinstance(node, nodes.Name):
-        return (node.name,)
+        return [node.name]
     if isinstance(node, nodes.Getattr):
-        inner = _chain(node.node)
-        return None if inner is None else (*inner, node.attr)
+        inner = _parts(node.node, methods=methods)
+        return None if inner is None else [*inner, node.attr]
     if isinstance(node, nodes.Getitem):
-        inner = _chain(node.node)
-        if inner is None:
-            return None
-        if isinstance(node.arg, nodes.Const):
-            return (*inner, str(node.arg.value))
-        return inner
+        inner = _parts(node.node, methods=methods)
+        key = str(node.arg.value) if isinstance(node.arg, nodes.Const) else None
+        return None if inner is None else [*inner, key]
+    if methods and isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr):
+        # a method of what the chain gives: get('name', …) reads one key, any other
+        # (items(), keys(), a get of a computed name) may read them all
+        inner = _parts(node.node.node)
+        first = node.args[0] if node.args else None
+        key = None
+        if node.node.attr == "get" and isinstance(first, nodes.Const):
+            key = str(first.value)
+        return None if inner is None else [*inner, key]
     return None
+
+
+def _arguments(node: nodes.Node) -> list[nodes.Node]:
+    """What a chain's subscripts and method calls are given (``env[inputs.name]`` and
+    ``env.get('A', inputs.b)`` read ``inputs`` too)."""
+    found: list[nodes.Node] = []
+    while isinstance(node, (nodes.Getattr, nodes.Getitem, nodes.Call)):
+        if isinstance(node, nodes.Getitem):
+            found.append(node.arg)
+        elif isinstance(node, nodes.Call):  # a method: its Getattr comes next
+            found.extend(node.args)
+            found.extend(keyword.value for keyword in node.kwargs)
+            found.extend(n for n in (node.dyn_args, node.dyn_kwargs) if n is not None)
+        node = node.node
+    return found
 
 
 def _collect(node: nodes.Node, out: list[tuple[str, ...]]) -> None:
     if (
-        isinstance(node, (nodes.Name, nodes.Getattr, nodes.Getitem))
+        isinstance(node, (nodes.Name, nodes.Getattr, nodes.Getitem, nodes.Call))
         and getattr(node, "ctx", "load") == "load"
     ):
         chain = _chain(node)
         if chain is not None:
             out.append(chain)
-            if isinstance(node, nodes.Getitem):
-                _collect(node.arg, out)
+            for argument in _arguments(node):
+                _collect(argument, out)
             return
     for child in node.iter_child_nodes():
         _collect(child, out)

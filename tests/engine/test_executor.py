@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from runner.actions.native import native_actions
 from runner.actions.registry import catalog_of, pause
+from runner.client import ComputeWorkerRunInfo
 from runner.engine.events import SilentObserver
 from runner.engine.executor import Engine
 from runner.engine.secrets import Masker
@@ -511,3 +513,112 @@ def test_resume_runs_again_the_step_whose_output_a_failed_step_used_up(
     resumed = engine.run(workflow, {}, resume=engine.store.load(first.run_id))
     assert resumed.status == "succeeded" and scheduled == ["run-1", "run-2"]
     assert resumed.steps["make"].reused and not resumed.steps["sched"].reused
+
+
+class _Worker:
+    """Worker runs in memory: each scheduled run ends at once, FAILED while the input
+    folder is empty, COMPLETED once it holds images."""
+
+    def __init__(self) -> None:
+        self.images = 0
+        self.ended: dict[str, str] = {}
+
+    def schedule(self, args: dict[str, object]) -> dict[str, object]:
+        scheduled_run_id = f"sched-{len(self.ended) + 1}"
+        self.ended[scheduled_run_id] = "COMPLETED" if self.images else "FAILED"
+        return {"result": scheduled_run_id}
+
+    def get_compute_worker_run_info(self, scheduled_run_id: str) -> ComputeWorkerRunInfo:
+        state = self.ended[scheduled_run_id]
+        return ComputeWorkerRunInfo(state, "no images" if state == "FAILED" else "")
+
+    def get_compute_worker_run_from_scheduled_run(self, scheduled_run_id: str) -> dict[str, str]:
+        return {"id": f"run-of-{scheduled_run_id}"}
+
+    def get_compute_worker_run_tags(self, run_id: str) -> list[dict[str, str]]:
+        return []
+
+
+def test_resume_schedules_anew_when_a_wait_allowed_the_runs_failure_and_an_assert_failed(
+    tmp_path: Path, actions: FakeActions
+) -> None:
+    """The README's pattern: wait with allow_failure, then assert on outputs.succeeded. The
+    wait succeeded, but the run it waited on ended FAILED: waiting on it again gives the
+    same answer, so --resume schedules anew (and waits and asserts again)."""
+    worker = _Worker()
+    actions.add("schedule", worker.schedule)
+    actions.actions.update(
+        {a.name: a for a in native_actions() if a.name in ("wait_compute_worker_run", "assert")}
+    )
+    engine = Engine(
+        registry=actions.actions,
+        client=worker,
+        store=StateStore(tmp_path / "state"),
+        masker=Masker(),
+        observer=SilentObserver(),
+    )
+    (tmp_path / "wf.yaml").write_text(
+        "version: 1\nname: test\nsteps:\n"
+        "  - id: make\n    uses: create\n"
+        "  - id: run\n    uses: schedule\n"
+        "  - id: wait\n    uses: wait_compute_worker_run\n"
+        "    with:\n"
+        '      scheduled_run_id: "{{ steps.run.outputs.result }}"\n'
+        "      allow_failure: true\n"
+        "  - id: check\n    uses: assert\n"
+        "    with:\n"
+        '      that: "{{ steps.wait.outputs.succeeded }}"\n'
+        '      message: "selection {{ steps.wait.outputs.state }}"\n'
+    )
+    workflow = load(tmp_path / "wf.yaml", catalog_of(actions.actions))
+    first = engine.run(workflow, {})
+    assert first.status == "failed" and first.steps["check"].error == "selection FAILED"
+    assert first.steps["wait"].status == "succeeded"
+
+    worker.images = 10  # the folder is filled; the run is resumed
+    resumed = engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+    assert resumed.status == "succeeded", resumed.steps["check"].error
+    assert list(worker.ended) == ["sched-1", "sched-2"]
+    assert resumed.steps["make"].reused and actions.called("create") == 1
+    assert not resumed.steps["run"].reused and not resumed.steps["wait"].reused
+    assert resumed.steps["wait"].outputs["state"] == "COMPLETED"
+    assert not resumed.steps["wait"].spent_inputs
+
+    again = engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+    assert all(record.reused for record in again.steps.values())  # nothing used up now
+    assert list(worker.ended) == ["sched-1", "sched-2"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "target={{ env.get('TARGET_BUCKET', 'none') }}",
+        "target={{ env['TARGET_BUCKET'] }}",
+        "target={{ env.get(inputs.variable, 'none') }}",  # a computed name: all of env
+    ],
+)
+def test_resume_reruns_a_step_whose_environment_variable_read_by_get_changed(
+    tmp_path: Path,
+    engine: Engine,
+    actions: FakeActions,
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+) -> None:
+    monkeypatch.setenv("TARGET_BUCKET", "prod")
+    workflow = _workflow(
+        tmp_path,
+        f'  - id: a\n    uses: echo\n    with: {{value: "{value}"}}\n',
+        "inputs:\n  variable: {type: string, default: TARGET_BUCKET}\n",
+    )
+    first = engine.run(workflow, {"variable": "TARGET_BUCKET"})
+
+    def resume() -> Any:
+        return engine.run(
+            workflow, {"variable": "TARGET_BUCKET"}, resume=engine.store.load(first.run_id)
+        )
+
+    assert resume().steps["a"].reused  # nothing changed
+    monkeypatch.setenv("TARGET_BUCKET", "staging")
+    resumed = resume()
+    assert not resumed.steps["a"].reused
+    assert [args["value"] for _, args in actions.calls] == ["target=prod", "target=staging"]

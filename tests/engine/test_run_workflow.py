@@ -218,3 +218,62 @@ def test_resume_runs_a_call_again_when_a_file_it_calls_in_turn_changed(
     resumed = engine.run(workflow, {}, resume=engine.store.load(first.run_id))
     assert not resumed.steps["prep"].reused
     assert resumed.steps["prep"].outputs["steps"]["inner"]["steps"]["say"]["result"] == "v2"
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        "{{ env.TARGET_BUCKET }}",
+        "{{ env.get('TARGET_BUCKET', 'none') }}",
+        "{{ env[inputs.variable] }}",  # a computed name: all of env counts
+    ],
+)
+def test_resume_runs_a_call_again_when_an_environment_variable_its_file_reads_changed(
+    tmp_path: Path, actions: FakeActions, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    """main.yaml → lib/prepare.yaml → lib/inner.yaml, whose step writes the variable:
+    neither file changed, but what inner.yaml's template gives did."""
+    monkeypatch.setenv("TARGET_BUCKET", "prod")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib/inner.yaml").write_text(
+        "version: 1\nname: inner\ninputs:\n  variable: {type: string, default: TARGET_BUCKET}\n"
+        f'steps:\n  - id: say\n    uses: echo\n    with: {{value: "target={read}"}}\n'
+    )
+    (tmp_path / "lib/prepare.yaml").write_text(
+        CALLED + "  - id: inner\n    uses: run_workflow\n    with: {path: inner.yaml}\n"
+    )
+    (tmp_path / "main.yaml").write_text(CALLER)
+    engine = _engine(tmp_path, actions, io.StringIO())
+    workflow = load(tmp_path / "main.yaml", catalog_of(actions.actions))
+    first = engine.run(workflow, {})
+
+    def resume() -> Any:
+        return engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+
+    assert resume().steps["prep"].reused  # nothing changed
+    monkeypatch.setenv("TARGET_BUCKET", "staging")
+    resumed = resume()
+    assert not resumed.steps["prep"].reused
+    inner = resumed.steps["prep"].outputs["steps"]["inner"]["steps"]["say"]
+    assert inner["result"] == "target=staging"
+
+
+def test_resume_runs_a_call_again_when_its_file_calls_one_named_by_a_template(
+    tmp_path: Path, actions: FakeActions
+) -> None:
+    """Which file that is, and so whether it changed, is known only when the step runs."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib/inner.yaml").write_text(
+        "version: 1\nname: inner\nsteps:\n  - id: say\n    uses: echo\n    with: {value: v1}\n"
+    )
+    (tmp_path / "lib/prepare.yaml").write_text(
+        CALLED + "  - id: inner\n    uses: run_workflow\n"
+        "    with: {path: \"{{ inputs.name | replace('street', 'inner') }}.yaml\"}\n"
+    )
+    (tmp_path / "main.yaml").write_text(CALLER)
+    engine = _engine(tmp_path, actions, io.StringIO())
+    workflow = load(tmp_path / "main.yaml", catalog_of(actions.actions))
+    first = engine.run(workflow, {})
+    assert first.status == "succeeded", first.steps["prep"].error
+    resumed = engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+    assert not resumed.steps["prep"].reused

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.workflow.templates import TemplateError, render
+from runner.workflow.templates import TemplateError, references, render
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,23 @@ def test_an_output_named_like_a_mapping_method_is_the_output() -> None:
     assert render("{{ steps.mk.outputs.items[0].dataset_id }}", context) == "d1"
     assert render("{{ steps.mk.outputs.values + 1 }}", context) == 4
     assert render("{{ steps.mk.outputs.keys() | list }}", context) == ["items", "values"]
+
+
+@pytest.mark.parametrize(
+    ("template", "read"),
+    [
+        ("{{ env.get('TARGET_BUCKET', 'none') }}", [("env", "TARGET_BUCKET")]),
+        ("{{ env['TARGET_BUCKET'] }}", [("env", "TARGET_BUCKET")]),
+        ("{{ env.get('A', inputs.b) | lower }}", [("env", "A"), ("inputs", "b")]),
+        ("{{ steps.a.outputs.get('n') }}", [("steps", "a", "outputs", "n")]),
+        # a name known only at run time: all of env may be read
+        ("{{ env[inputs.name] }}", [("env",), ("inputs", "name")]),
+        ("{{ env.get(inputs.name, '') }}", [("env",), ("inputs", "name")]),
+        ("{% for k, v in env.items() %}{{ k }}{% endfor %}", [("env",)]),
+        ("{{ inputs.lists[inputs.i].name }}", [("inputs", "lists"), ("inputs", "i")]),
+        ("{{ inputs.s.split(',') }}", [("inputs", "s")]),
+    ],
+)
+def test_references_name_what_a_template_reads(template: str, read: list[tuple[str, ...]]) -> None:
+    """``--resume`` digests the values of these: a name missed is a change unnoticed."""
+    assert references(template) == read
