@@ -14,6 +14,7 @@ from runner.actions.files import write_text_atomically
 from runner.actions.registry import Action, pause
 from runner.client.progress import no_progress
 from runner.errors import LightlyRunError
+from runner.workflow.templates import is_true
 
 
 class AssertionFailed(LightlyRunError):
@@ -78,8 +79,8 @@ def run_ended_unsuccessfully(outputs: Mapping[str, Any]) -> bool:
 
 
 def assert_action(client: Any, args: dict[str, Any]) -> dict[str, Any]:
-    """Fails the step unless ``that`` is true."""
-    if not args["that"] or args["that"] in ("False", "false", "0", "None"):
+    """Fails the step unless ``that`` is true (read as ``if`` reads a condition)."""
+    if not is_true(args["that"]):
         raise AssertionFailed(args.get("message") or "assertion failed")
     return {"result": True}
 

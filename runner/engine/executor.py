@@ -22,7 +22,14 @@ from runner.actions.registry import catalog_of, run_cancellable
 from runner.engine.events import IndentedObserver, RunObserver
 from runner.engine.secrets import MASK, MIN_SECRET_LENGTH, Masker
 from runner.engine.state import RunState, StateStore, StepRecord, new_run_id
-from runner.errors import EXIT_OK, EXIT_STEP_FAILED, LightlyRunError, Terminated, UsageError
+from runner.errors import (
+    EXIT_OK,
+    EXIT_STEP_FAILED,
+    LightlyRunError,
+    OutputClosed,
+    Terminated,
+    UsageError,
+)
 from runner.workflow import templates
 from runner.workflow.model import FOR_EACH_OUTPUTS, RUN_KEYS, Step, Workflow
 
@@ -119,7 +126,13 @@ class Engine:
                 state.status = "succeeded"
         except KeyboardInterrupt as interrupt:
             state.status = "interrupted"
-            cause = "SIGTERM" if isinstance(interrupt, Terminated) else "Ctrl-C"
+            cause = (
+                "SIGTERM"
+                if isinstance(interrupt, Terminated)
+                else "the output's reader went away"
+                if isinstance(interrupt, OutputClosed)
+                else "Ctrl-C"
+            )
             for record in state.steps.values():
                 if record.status == "running":
                     record.status, record.finished_at, record.error = (
@@ -287,7 +300,7 @@ class Engine:
         self.observer.step_started(step.id, step.title, step.uses)
         outputs: dict[str, Any] = {}
         try:
-            if step.if_ is not None and not _truthy(templates.render(step.if_, context)):
+            if step.if_ is not None and not templates.is_true(templates.render(step.if_, context)):
                 record.status = "skipped"
             else:
                 outputs = self._execute(step, context, record)
@@ -517,12 +530,6 @@ def _checked(validator: Draft202012Validator | None, arguments: dict[str, Any]) 
 
 
 _CASTS = {"integer": "int", "number": "float", "boolean": "bool"}
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() not in ("", "false", "0", "no", "none", "null")
-    return bool(value)
 
 
 def _retryable(error: Exception, kinds: tuple[str, ...]) -> bool:

@@ -102,6 +102,14 @@ def test_assert() -> None:
         assert_action(None, {"that": False, "message": "the run failed"})
 
 
+@pytest.mark.parametrize("text", ["no", "FALSE", "none", "null", " false", "", "0"])
+def test_assert_reads_a_condition_as_if_does(text: str) -> None:
+    """``assert`` and ``if`` agree: text on which ``if`` skips a step fails an assertion."""
+    with pytest.raises(AssertionFailed):
+        assert_action(None, {"that": text})
+    assert assert_action(None, {"that": "yes"})["result"] is True
+
+
 def test_write_file(tmp_path: Path) -> None:
     write_file(None, {"path": str(tmp_path / "a/b.json"), "content": {"x": [1, 2]}})
     assert json.loads((tmp_path / "a/b.json").read_text()) == {"x": [1, 2]}

@@ -418,6 +418,8 @@ def test_a_run_whose_output_reader_goes_away_stops_saved_and_fails(
     state = json.loads(state_file.read_text())
     assert state["status"] == "interrupted"
     assert state["steps"]["three"]["status"] == "pending"
+    interrupted = [r["error"] for r in state["steps"].values() if r["status"] == "interrupted"]
+    assert interrupted == ["interrupted (the output's reader went away)"]
 
     assert main(["--no-progress", "wf.yaml", "--resume"]) == 0
     assert "↺ one reused" in capsys.readouterr().err
