@@ -2,10 +2,12 @@
 
 Every module in ``runner.local.routes`` that defines a Blueprint named ``bp`` is
 registered. Every request except the version checks and signed blob URLs must
-carry a known token (query ``token`` or ``Authorization: Bearer``); the user it
-belongs to is ``flask.g.user`` (a ``User``). Every error, ours or werkzeug's,
-answers in the platform's shape ``{"code": ..., "error": ...}``; a failure inside
-a request rolls its transaction back, so nothing is half-written.
+carry a known token (query ``token`` or ``Authorization: Bearer``) or, on the
+endpoints of ``PUBLIC_TOKEN_ENDPOINTS``, a ``publicToken`` issued for its path
+(``BlobStore.public_token``); the user it belongs to is ``flask.g.user`` (a
+``User``). Every error, ours or werkzeug's, answers in the platform's shape
+``{"code": ..., "error": ...}``; a failure inside a request rolls its transaction
+back, so nothing is half-written.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ log = logging.getLogger("runner.local")
 
 #: Endpoints answered without a token (the official client calls these bare).
 PUBLIC_PREFIXES = ("/v1/versions/", "/blobs/", "/healthz")
+#: Endpoints a ``publicToken`` may call in place of a token: the targets of the links
+#: that must not expire (an export's REDIRECTED_READ_URL, CONTRACT §8.6)
+PUBLIC_TOKEN_ENDPOINTS = ("samples.sample_read_redirect",)
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
@@ -115,6 +120,14 @@ def _authenticate() -> None:
     header = request.headers.get("Authorization", "")
     if not token and header.lower().startswith("bearer "):
         token = header[7:].strip()
+    public_token = request.args.get("publicToken")
+    if not token and public_token and request.endpoint in PUBLIC_TOKEN_ENDPOINTS:
+        user_id = get_blobs().verify_public_token(request.path, public_token)
+        row = get_store().user_by_id(user_id)
+        if row is None:  # signed by this server for a user it no longer has
+            raise ApiError(403, "FORBIDDEN", "unknown publicToken user")
+        g.user = User(user_id=row["user_id"], email=row["email"])
+        return
     if not token:
         raise ApiError(401, "UNAUTHORIZED", "no token: pass ?token=<your token>")
     row = get_store().user_by_token(token)

@@ -5,6 +5,11 @@ the server (never from raw user input without ``safe_key``). A signed URL is
 ``<public_url>/blobs/<key>?method=GET|PUT&expires=<unix s>&sig=<hmac-sha256>``;
 the signature covers method, key and expiry, so a URL cannot be reused for
 another blob, another method, or after it expired.
+
+A public token (``publicToken``, CONTRACT §2.2) is the credential of a link that
+must not expire, such as an export's ``REDIRECTED_READ_URL``: it lets anyone GET
+one API path as the user it was issued to, who must still have access to what the
+path names; the path's answer (a redirect) carries a fresh signed URL.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from urllib.parse import quote, urlencode
 from runner.local.errors import ApiError
 
 DEFAULT_EXPIRY_S = 7 * 24 * 3600
+#: the lifetime of a URL asked for without expiry ("unlimited": an export's default,
+#: a listing with useRedirectedReadUrl): ten years, as a signed URL needs one
+LONG_LIVED_S = 10 * 365 * 24 * 3600
 
 
 def within(path: Path | str, folder: Path | str) -> bool:
@@ -111,3 +119,20 @@ class BlobStore:
             raise ApiError(403, "FORBIDDEN", "invalid URL signature")
         if int(expires) < time.time():
             raise ApiError(403, "FORBIDDEN", "the signed URL has expired")
+
+    def _public_signature(self, user_id: str, path: str) -> str:
+        # its first line is never an HTTP method: no blob URL signs the same message
+        message = f"publicToken\n{user_id}\n{path}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def public_token(self, user_id: str, path: str) -> str:
+        """A token, without expiry, that lets anyone GET the API ``path`` as ``user_id``."""
+        return f"{user_id}.{self._public_signature(user_id, path)}"
+
+    def verify_public_token(self, path: str, token: str) -> str:
+        """The user a public token was issued to for ``path``; 403 if it was not."""
+        user_id, _, sig = token.partition(".")
+        expected = self._public_signature(user_id, path).encode()
+        if not user_id or not hmac.compare_digest(expected, sig.encode("utf-8", "replace")):
+            raise ApiError(403, "FORBIDDEN", f"invalid publicToken for {path}")
+        return user_id

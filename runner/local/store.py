@@ -189,6 +189,9 @@ class Store:
     def user_by_token(self, token: str) -> sqlite3.Row | None:
         return self._one("SELECT * FROM users WHERE token=?", (token,))
 
+    def user_by_id(self, user_id: str) -> sqlite3.Row | None:
+        return self._one("SELECT * FROM users WHERE user_id=?", (user_id,))
+
     def user_by_email(self, email: str) -> sqlite3.Row | None:
         return self._one("SELECT * FROM users WHERE email=?", (email,))
 

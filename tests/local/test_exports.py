@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.local.conftest import Api, strict_json
+from runner.local.blobs import DEFAULT_EXPIRY_S, LONG_LIVED_S
+from tests.local.conftest import SAMPLE_DATA, Api, assert_model, strict_json
 
 ENDPOINTS = [
     "basic/filenames",
@@ -16,6 +20,24 @@ ENDPOINTS = [
     "LabelBoxV4/datarows",
     "Sama/tasks",
 ]
+#: where each JSON export puts a row's read URL
+READ_URLS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "basic/filenamesAndReadUrls": lambda row: row["readUrl"],
+    "LabelStudio/tasks": lambda row: row["data"]["image"],
+    "LabelBox/datarows": lambda row: row["imageUrl"],
+    "LabelBoxV4/datarows": lambda row: row["row_data"],
+    "Sama/tasks": lambda row: row["data"]["image"],
+}
+
+
+def _path(url: str) -> str:
+    """The path and query of a URL the server made (its public URL is http://localhost)."""
+    assert url.startswith("http://localhost/"), url
+    return url.removeprefix("http://localhost")
+
+
+def _query(url: str) -> dict[str, str]:
+    return {key: value for key, [value] in parse_qs(urlsplit(url).query).items()}
 
 
 @pytest.fixture
@@ -50,3 +72,77 @@ def test_bad_options_are_a_400_on_every_export(
     response = api.get(f"{export}/{endpoint}", query=query)
     assert response.status_code == 400
     assert response.get_json()["code"] == "BAD_REQUEST" and name in response.get_json()["error"]
+
+
+def test_redirected_read_urls_do_not_expire_and_redirect_to_a_fresh_signed_url(
+    api: Api, export: str
+) -> None:
+    """CONTRACT §8.6: REDIRECTED_READ_URL = a non-expiring URL that redirects to the file,
+    with a publicToken as the platform's readurlRedirect (no API token in an export)."""
+    dataset = export.split("/tags/")[0]
+    sample_ids = api.get(f"{dataset}/mappings", query={"field": "_id"}).get_json()
+    write = api.get(f"{dataset}/samples/{sample_ids[0]}/writeurl", query={"isThumbnail": "False"})
+    assert api.client.put(_path(write.get_json()), data=b"\xff\xd8image").status_code == 200
+    text = api.get(f"{export}/basic/filenames", query={"fileNameFormat": "REDIRECTED_READ_URL"})
+    assert text.status_code == 200 and text.mimetype == "text/plain"
+    urls = text.get_data(as_text=True).split("\n")
+    assert [urlsplit(u).path for u in urls] == [
+        f"{dataset}/samples/{s}/readurlRedirect" for s in sample_ids
+    ]
+    assert all(set(_query(u)) == {"publicToken"} for u in urls)  # no expiry, no API token
+
+    redirect = api.client.get(_path(urls[0]))
+    assert redirect.status_code in (302, 307)
+    target = redirect.headers["Location"]
+    assert urlsplit(target).path.startswith("/blobs/")
+    assert int(_query(target)["expires"]) >= time.time() + DEFAULT_EXPIRY_S - 60
+    assert api.client.get(_path(target)).data == b"\xff\xd8image"
+
+    token = _query(urls[0])["publicToken"]
+    tampered = token[:-1] + ("1" if token.endswith("0") else "0")
+    other_sample = urlsplit(urls[1]).path
+    for path, status in [
+        (f"{urlsplit(urls[0]).path}?publicToken={tampered}", 403),
+        (f"{other_sample}?publicToken={token}", 403),  # issued for another path
+        (f"{dataset}/samples?publicToken={token}", 401),  # only readurlRedirect takes one
+        (urlsplit(urls[0]).path, 401),
+    ]:
+        assert api.client.get(path).status_code == status, path
+
+
+@pytest.mark.parametrize("endpoint", sorted(READ_URLS))
+def test_read_urls_in_exports_last_unlimited_unless_expires_in_is_given(
+    api: Api, export: str, endpoint: str
+) -> None:
+    """CONTRACT §8.6: expiresIn, "default unlimited" (a signed URL needs an expiry: ten years)."""
+    now = time.time()
+    for query, low, high in [
+        ({}, now + LONG_LIVED_S - 60, now + LONG_LIVED_S + 60),
+        ({"expiresIn": 60}, now, now + 120),
+    ]:
+        rows = strict_json(api.get(f"{export}/{endpoint}", query=query))
+        expiries = [int(_query(READ_URLS[endpoint](row))["expires"]) for row in rows]
+        assert len(expiries) == 2 and all(low <= e <= high for e in expiries), (query, expiries)
+
+
+def test_label_studio_tasks_include_the_sample_data_when_asked(api: Api, export: str) -> None:
+    """CONTRACT §8.6 / MODELS.md LabelStudioTaskData: lightlyMetaInfo = SampleData."""
+    dataset = export.split("/tags/")[0]
+    samples = strict_json(api.get(f"{dataset}/samples"))
+    tasks = strict_json(api.get(f"{export}/LabelStudio/tasks", query={"includeMetaData": "True"}))
+    assert [t["data"]["lightlyMetaInfo"] for t in tasks] == samples
+    for task in tasks:
+        assert set(task["data"]) == {"image", "lightlyFileName", "lightlyMetaInfo"}
+        assert_model(task["data"]["lightlyMetaInfo"], SAMPLE_DATA)
+    for query in ({}, {"includeMetaData": "False"}):
+        plain = strict_json(api.get(f"{export}/LabelStudio/tasks", query=query))
+        assert all(set(t["data"]) == {"image", "lightlyFileName"} for t in plain)
+
+
+def test_filenames_stay_text_plain_with_format_json(api: Api, export: str) -> None:
+    """The catalogue (§9) answers this endpoint text/plain and §10.14 says to serve it so;
+    no JSON shape is specified for format=JSON, so it changes nothing."""
+    plain = api.get(f"{export}/basic/filenames", query={"format": "PLAIN"})
+    as_json = api.get(f"{export}/basic/filenames", query={"format": "JSON"})
+    assert as_json.status_code == 200 and as_json.mimetype == "text/plain"
+    assert as_json.get_data(as_text=True) == plain.get_data(as_text=True)

@@ -26,7 +26,7 @@ from flask.typing import ResponseReturnValue
 
 from runner.local.access import require_dataset
 from runner.local.app import get_blobs, get_config, get_store
-from runner.local.blobs import within
+from runner.local.blobs import LONG_LIVED_S, within
 from runner.local.errors import ApiError, bad_request
 from runner.local.routes import _listing
 from runner.local.routes._datasource_configs import PURPOSES, validate_config
@@ -39,8 +39,6 @@ bp = Blueprint("datasources", __name__)
 
 D = "/v1/datasets/<dataset_id>/datasource"
 CLOUD_TYPES = ("S3", "S3DelegatedAccess", "GCS", "AZURE", "OBS")
-#: useRedirectedReadUrl=True asks for links that do not expire: ten years
-LONG_LIVED_S = 10 * 365 * 24 * 3600
 
 
 # -- configs ------------------------------------------------------------------------------
@@ -254,7 +252,7 @@ def _signed(
 ) -> str:
     key = f"local/{dataset_id}/{check_file_name(relative)}"
     blobs = get_blobs()
-    if long_lived:
+    if long_lived:  # useRedirectedReadUrl=True asks for links that do not expire
         return blobs.signed_url(base_url(), key, method=method, expires_in=LONG_LIVED_S)
     return blobs.signed_url(base_url(), key, method=method)
 

@@ -1,4 +1,10 @@
-"""Exports of a tag's samples to labeling tools (rows in sample order, offset-paginated)."""
+"""Exports of a tag's samples to labeling tools (rows in sample order, offset-paginated).
+
+Read URLs in exports last ``expiresIn`` seconds, by default "unlimited" (CONTRACT §8.6:
+``blobs.LONG_LIVED_S``); ``fileNameFormat=REDIRECTED_READ_URL`` lines never expire, as
+they redirect to a fresh read URL (``samples.read_redirect_url``). ``format`` is checked
+but the file names stay text/plain: the contract gives no JSON shape (§8.6, §9, §10.14).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,11 @@ from flask import Blueprint, Response, g, jsonify, make_response
 from runner.local import bitmask
 from runner.local.access import require_dataset
 from runner.local.app import get_store
+from runner.local.blobs import LONG_LIVED_S
 from runner.local.errors import bad_request
 from runner.local.routes._input import paginate, query_bool, query_int, query_str
 from runner.local.routes.datasources import active_datasource
-from runner.local.routes.samples import read_url
+from runner.local.routes.samples import read_redirect_url, read_url
 from runner.local.routes.tags import find_tag
 
 bp = Blueprint("exports", __name__)
@@ -48,7 +55,7 @@ def _tag_samples(dataset_id: str, tag_id: str) -> list[dict[str, Any]]:
 def _url(dataset_id: str, sample: dict[str, Any]) -> str:
     """The read URL of the sample's image; its thumbnail only in a dataset of thumbnails
     (as ``readurl``: in a dataset of full images a missing image answers 404)."""
-    expires = query_int("expiresIn", None, minimum=1)
+    expires = query_int("expiresIn", LONG_LIVED_S, minimum=1)
     if "keeps_full_images" not in g:  # once per request, not per sample
         g.keeps_full_images = require_dataset(dataset_id).get("imgType") == "full"
     return read_url(
@@ -56,15 +63,18 @@ def _url(dataset_id: str, sample: dict[str, Any]) -> str:
     )
 
 
+def _label_studio_data(dataset_id: str, sample: dict[str, Any]) -> dict[str, Any]:
+    """LabelStudioTaskData; with ``includeMetaData`` its ``lightlyMetaInfo`` is the SampleData."""
+    data = {"image": _url(dataset_id, sample), "lightlyFileName": sample["fileName"]}
+    if query_bool("includeMetaData"):
+        data["lightlyMetaInfo"] = sample
+    return data
+
+
 @bp.get(f"{T}/LabelStudio/tasks")
 def label_studio(dataset_id: str, tag_id: str) -> Response:
     page = paginate(list(enumerate(_tag_samples(dataset_id, tag_id))))
-    return jsonify(
-        [
-            {"id": i, "data": {"image": _url(dataset_id, s), "lightlyFileName": s["fileName"]}}
-            for i, s in page
-        ]
-    )
+    return jsonify([{"id": i, "data": _label_studio_data(dataset_id, s)} for i, s in page])
 
 
 @bp.get(f"{T}/LabelBox/datarows")
@@ -97,7 +107,7 @@ def sama(dataset_id: str, tag_id: str) -> Response:
 
 def _line(dataset_id: str, sample: dict[str, Any], fmt: str, root: str) -> str:
     if fmt == "REDIRECTED_READ_URL":
-        return _url(dataset_id, sample)
+        return read_redirect_url(dataset_id, sample["id"])
     if fmt == "DATASOURCE_FULL":
         return f"{root.rstrip('/')}/{sample['fileName']}" if root else sample["fileName"]
     return str(sample["fileName"])

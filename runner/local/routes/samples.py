@@ -6,7 +6,7 @@ parallel creations never collide. Images live at blob keys
 ``datasets/<datasetId>/samples/<sampleId>/{full,thumb}<ext>``; when a sample has no
 uploaded image, its read URL serves the file from the dataset's LOCAL datasource.
 Helpers other modules use: ``file_names``, ``sample_ids``, ``load_sample``,
-``insert_sample``, ``read_url``.
+``insert_sample``, ``read_url``, ``read_redirect_url``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import json
 import re
 import sqlite3
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, redirect
 from flask.typing import ResponseReturnValue
 
 from runner.local.access import require_dataset
-from runner.local.app import get_blobs, get_store
+from runner.local.app import current_user, get_blobs, get_store
 from runner.local.errors import ApiError, bad_request
 from runner.local.routes._input import (
     base_url,
@@ -151,6 +152,15 @@ def read_url(
     if expires_in is None:
         return blobs.signed_url(base_url(), key)
     return blobs.signed_url(base_url(), key, expires_in=expires_in)
+
+
+def read_redirect_url(dataset_id: str, sample_id: str) -> str:
+    """A URL that does not expire and answers a redirect to a fresh read URL of the sample's
+    image: ``readurlRedirect`` with a ``publicToken`` of the calling user for that path (as the
+    platform's, CONTRACT §8.6), so it stops working once they lose access to the dataset."""
+    path = f"/v1/datasets/{dataset_id}/samples/{sample_id}/readurlRedirect"
+    token = get_blobs().public_token(current_user().user_id, path)
+    return f"{base_url()}{path}?{urlencode({'publicToken': token})}"
 
 
 def write_url(dataset_id: str, sample: dict[str, Any], kind: str) -> str:
