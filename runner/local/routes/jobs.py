@@ -1,11 +1,22 @@
 """Active-learning scores of tags, and the deprecated server-side selection (jobs API).
 
 The selection runs synchronously inside the request and is recorded as a
-FINISHED (or FAILED) job, which is what the client polls for.
+FINISHED (or FAILED) job, which is what the client polls for. It is the worker's
+``select`` (CONTRACT §8.10) over the query tag's samples, with the preselected ones
+marked ``preselected``, for ``nSamples`` minus the preselected count:
+
+* RANDOM: WEIGHTS on a RANDOM input with a fresh seed (uniform, new each time);
+* CORESET: DIVERSITY on the uploaded embeddings, stopping at ``minDistance``;
+* ACTIVE_LEARNING: WEIGHTS on the query tag's uploaded scores (highest first);
+* CORAL: both, as one joint score.
+
+The new tag is the preselected samples plus the picked ones; when the preselected
+ones already make ``nSamples``, it is just them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -91,11 +102,12 @@ def sampling(dataset_id: str, embedding_id: str) -> Response:
     body = json_body()
     name = field(body, "newTagName", "string", required=True, pattern=TAGNAME, min_len=3)
     method = field(body, "method", "string", required=True, choices=METHODS)
-    n_samples = _n_samples(body)
-    field(body, "scoreType", "string", min_len=1, pattern=SCORETYPE)
+    n_samples, min_distance = _stopping_condition(body)
+    score_type = field(body, "scoreType", "string", min_len=1, pattern=SCORETYPE)
     field(body, "rowCount", "number")
     ids = {k: field(body, k, "string", pattern=ID) for k in ("queryTagId", "preselectedTagId")}
     tags = referenced_tags(dataset_id, {k: v for k, v in ids.items() if v is not None})
+    request = _Request(name, method, n_samples, min_distance, score_type)
     job = {
         "id": new_id(),
         "datasetId": dataset_id,
@@ -104,7 +116,7 @@ def sampling(dataset_id: str, embedding_id: str) -> Response:
         "createdAt": now_ms(),
     }
     try:
-        tag_id = _run_selection(dataset_id, embedding_id, name, method, n_samples, tags)
+        tag_id = _run_selection(dataset_id, embedding_id, request, tags)
         job["result"] = {"type": "SAMPLING", "data": tag_id}
     except (SelectionError, EmbeddingsCsvError, ApiError) as error:
         job.update({"status": "FAILED", "error": str(getattr(error, "message", error))})
@@ -113,22 +125,29 @@ def sampling(dataset_id: str, embedding_id: str) -> Response:
     return jsonify({"jobId": job["id"]})
 
 
-def _n_samples(body: dict[str, Any]) -> float:
-    """``config.stoppingCondition.nSamples`` (a count, or a fraction of the dataset), default 32."""
+@dataclass(frozen=True)
+class _Request:
+    """The checked SamplingCreateRequest."""
+
+    name: str
+    method: str
+    n_samples: float
+    min_distance: float | None
+    score_type: str | None
+
+
+def _stopping_condition(body: dict[str, Any]) -> tuple[float, float | None]:
+    """``config.stoppingCondition``: ``nSamples`` (a count, or a fraction of the dataset;
+    default 32) and ``minDistance`` (None: not sent)."""
     config = field(body, "config", "object", required=True)
     stopping = field(config, "stoppingCondition", "object") or {}
-    field(stopping, "minDistance", "number")
+    min_distance: float | None = field(stopping, "minDistance", "number")
     n_samples: float | None = field(stopping, "nSamples", "number")
-    return 32 if n_samples is None else n_samples
+    return (32 if n_samples is None else n_samples), min_distance
 
 
 def _run_selection(
-    dataset_id: str,
-    embedding_id: str,
-    name: str,
-    method: str,
-    n: float,
-    tags: dict[str, dict[str, Any]],
+    dataset_id: str, embedding_id: str, request: _Request, tags: dict[str, dict[str, Any]]
 ) -> str:
     store = get_store()
     names = file_names(store.db, dataset_id)
@@ -136,42 +155,129 @@ def _run_selection(
     query_tag = tags.get("queryTagId") or initial
     if query_tag is None:
         raise ApiError(400, "TAG_NO_TAG_IN_DATASET", "the dataset has no initial tag")
-    pool = bitmask.positions(bitmask.parse(query_tag["bitMaskData"]))
     preselected_tag = tags.get("preselectedTagId")
-    preselected = (
-        set()
-        if preselected_tag is None
-        else set(bitmask.positions(bitmask.parse(preselected_tag["bitMaskData"])).tolist())
-    )
+    preselected = set() if preselected_tag is None else set(_positions(preselected_tag))
+    n = request.n_samples
     n_total = min(len(names), round(n * len(names)) if 0 < n < 1 else int(n))
-    n_new = max(0, n_total - len(preselected))
-    candidates = [int(i) for i in pool if int(i) not in preselected]
-    embeddings = _embeddings(dataset_id, embedding_id, names) if method == "CORESET" else None
-    subset_names = [names[i] for i in candidates]
-    subset = None if embeddings is None else embeddings[candidates]
-    strategy: dict[str, Any] = {"type": "DIVERSITY"} if method == "CORESET" else {"type": "WEIGHTS"}
-    selection_input = {"type": "EMBEDDINGS"} if method == "CORESET" else {"type": "RANDOM"}
-    config = {"nSamples": n_new, "strategies": [{"input": selection_input, "strategy": strategy}]}
-    inputs = SelectionInputs(
-        filenames=subset_names,
-        embeddings=subset,
-        scores={},
-        predictions={},
-        metadata=[None] * len(subset_names),
-    )
-    chosen = select(config, inputs, seed=0).selected.tolist()
-    positions = sorted(preselected | {candidates[i] for i in chosen})
+    # nSamples counts the preselected samples (§8.10): when they already make it, the new
+    # tag is the preselected set (select refuses to pick 0 samples). An nSamples that
+    # makes no sample at all (0, negative, a fraction rounding to 0) still fails in select.
+    chosen: list[int] = []
+    if n_total < 1 or n_total > len(preselected):
+        selection = _Selection(names, query_tag, _positions(query_tag), preselected)
+        chosen = _choose(dataset_id, embedding_id, request, selection, n_total - len(preselected))
     with store.transaction() as db:
         extra = {key: tag["id"] for key, tag in tags.items()}
         tag = insert_tag(
             db,
             dataset_id,
-            name=name,
+            name=request.name,
             prev_tag_id=(preselected_tag or initial or {}).get("id"),
-            mask=bitmask.from_positions(positions),
+            mask=bitmask.from_positions(sorted(preselected | set(chosen))),
             extra=extra,
         )
     return str(tag["id"])
+
+
+def _positions(tag: dict[str, Any]) -> list[int]:
+    return [int(i) for i in bitmask.positions(bitmask.parse(tag["bitMaskData"]))]
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """The samples a selection looks at: the query tag's and the preselected ones."""
+
+    names: list[str]
+    query_tag: dict[str, Any]
+    pool: list[int]
+    preselected: set[int]
+
+    @property
+    def universe(self) -> list[int]:
+        return sorted(set(self.pool) | self.preselected)
+
+
+def _choose(
+    dataset_id: str, embedding_id: str, request: _Request, selection: _Selection, n_new: int
+) -> list[int]:
+    """Positions of up to ``n_new`` new samples, picked by the worker's ``select``.
+
+    The preselected samples are inputs too, marked ``preselected``: CORESET's farthest-point
+    search starts from them, and they are never picked again.
+    """
+    universe = selection.universe
+    method = request.method
+    strategies: list[dict[str, Any]] = []
+    embeddings = None
+    if method in ("CORESET", "CORAL"):
+        embeddings = _embeddings(dataset_id, embedding_id, selection.names)[universe]
+        strategies.append(_diversity(request.min_distance))
+    scores: dict[str, np.ndarray] = {}
+    if method in ("ACTIVE_LEARNING", "CORAL"):
+        score_type, values = _uploaded_scores(dataset_id, selection, request.score_type)
+        scores[f"scores/{score_type}"] = values
+        score_input = {"type": "SCORES", "task": "scores", "score": score_type}
+        strategies.append({"input": score_input, "strategy": {"type": "WEIGHTS"}})
+    if method == "RANDOM":
+        strategies.append({"input": {"type": "RANDOM"}, "strategy": {"type": "WEIGHTS"}})
+    inputs = SelectionInputs(
+        filenames=[selection.names[i] for i in universe],
+        embeddings=embeddings,
+        scores=scores,
+        predictions={},
+        metadata=[None] * len(universe),
+        preselected=np.isin(universe, sorted(selection.preselected)),
+    )
+    # no seed: RANDOM is uniform (§8.10) and so differs from one request to the next
+    config = {"nSamples": max(0, n_new), "strategies": strategies}
+    return [universe[int(i)] for i in select(config, inputs).selected]
+
+
+def _diversity(min_distance: float | None) -> dict[str, Any]:
+    """CORESET's DIVERSITY term, stopping at ``minDistance``.
+
+    ``stopping_condition_minimum_distance`` means what §8.10 says of minDistance: no
+    pick closer (Euclidean) than it to a sample chosen or preselected, and the selection
+    stops when none is left; 0 or less is off (the client's default is -1). The distance
+    is measured in the vectors given to ``select``: a worker run normalises embeddings to
+    unit length first (by default), but here they are the uploaded CSV's raw values, so
+    minDistance is in the units of the uploaded embeddings, as the user sees them.
+    """
+    strategy: dict[str, Any] = {"type": "DIVERSITY"}
+    if min_distance is not None and min_distance > 0:
+        strategy["stopping_condition_minimum_distance"] = min_distance
+    return {"input": {"type": "EMBEDDINGS"}, "strategy": strategy}
+
+
+def _uploaded_scores(
+    dataset_id: str, selection: _Selection, score_type: str | None
+) -> tuple[str, np.ndarray]:
+    """The query tag's newest upload of ``score_type``, one value per ``selection.universe``
+    position (NaN for a preselected sample outside the query tag); WEIGHTS picks the
+    highest first, as scores close to 1 mark the important samples (Lightly's scorers).
+
+    §8.10 names the scores by ``scoreType``, which the official client never sends.
+    Without it: ``uncertainty_margin``, the default ``active_learning.score_name`` of the
+    Lightly Worker, else the only score type uploaded for the query tag.
+    """
+    tag = selection.query_tag
+    uploads: dict[str, list[float]] = {}  # the newest upload of each type wins
+    for upload in _scores(dataset_id, tag["id"]):
+        # the initial tag grows on upsize; scores sent before no longer align with it
+        if len(upload["scores"]) == len(selection.pool):
+            uploads[upload["scoreType"]] = upload["scores"]
+    if score_type is None:
+        score_type = "uncertainty_margin"
+        if score_type not in uploads and len(uploads) == 1:
+            [score_type] = uploads
+    if score_type not in uploads:
+        raise SelectionError(
+            f"no active-learning scores {score_type!r} for the {len(selection.pool)} samples "
+            f"of the query tag {tag['name']!r}; uploaded: {', '.join(sorted(uploads)) or 'none'}"
+        )
+    by_position = dict(zip(selection.pool, uploads[score_type], strict=True))
+    values = [by_position.get(p, np.nan) for p in selection.universe]
+    return score_type, np.asarray(values, dtype=np.float64)
 
 
 def _embeddings(dataset_id: str, embedding_id: str, names: list[str]) -> np.ndarray:
