@@ -130,8 +130,29 @@ class StateStore:
         runs = sorted(
             (self.root / "runs").glob("*/state.json"), key=lambda p: p.stat().st_mtime, reverse=True
         )
+        wanted = os.path.abspath(workflow_path)
+        unreadable = []
         for path in runs:
-            state = self.load(path.parent.name)
-            if os.path.abspath(state.workflow_path) == os.path.abspath(workflow_path):
+            try:
+                state = self.load(path.parent.name)
+            except StateError:
+                # another workflow's broken record must not block this one's resume
+                if _recorded_path(path) == wanted:
+                    raise
+                unreadable.append(path.parent.name)
+                continue
+            if os.path.abspath(state.workflow_path) == wanted:
                 return state
-        raise StateError(f"no earlier run of {workflow_path} in {self.root / 'runs'} to resume")
+        skipped = f" ({len(unreadable)} unreadable: {', '.join(unreadable)})" if unreadable else ""
+        raise StateError(
+            f"no earlier run of {workflow_path} in {self.root / 'runs'} to resume{skipped}"
+        )
+
+
+def _recorded_path(state_file: Path) -> str | None:
+    """The absolute workflow path a state file names, if that much of it can be read."""
+    try:
+        recorded = json.loads(state_file.read_text(encoding="utf-8")).get("workflow_path")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return os.path.abspath(recorded) if isinstance(recorded, str) else None

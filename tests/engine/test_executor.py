@@ -430,6 +430,30 @@ def test_a_damaged_state_file_is_named_with_what_to_do(tmp_path: Path, content: 
     assert state_file.read_text() == content  # left as it was
 
 
+def test_another_workflows_damaged_state_does_not_block_resuming_this_one(
+    tmp_path: Path, engine: Engine
+) -> None:
+    workflow = _workflow(tmp_path, "  - id: a\n    uses: echo\n    with: {value: 1}\n")
+    state = engine.run(workflow, {})
+    store = engine.store
+    broken, ours_damaged = (
+        store.path("20990101-000000-aaaaaa"),
+        store.path("20990101-000000-bbbbbb"),
+    )
+    broken.parent.mkdir(parents=True)
+    broken.write_text('{"broken')  # newest, unreadable, of no telling which file
+    assert store.latest(workflow.path).run_id == state.run_id
+    assert store.latest(str(workflow.path)).run_id == state.run_id
+
+    # the newest run of this very file is damaged: that is said, not an older one resumed
+    ours_damaged.parent.mkdir(parents=True)
+    ours_damaged.write_text(json.dumps({"workflow_path": str(workflow.path)}))
+    with pytest.raises(StateError, match="20990101-000000-bbbbbb"):
+        store.latest(workflow.path)
+    with pytest.raises(StateError, match=r"to resume \(2 unreadable: "):
+        store.latest(str(tmp_path / "other.yaml"))
+
+
 def test_rendered_arguments_that_do_not_fit_the_action_fail_the_step_before_the_call(
     tmp_path: Path, engine: Engine, actions: FakeActions
 ) -> None:
