@@ -8,6 +8,7 @@ so that validate can apply them wherever a value is written in a file: an input'
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -99,6 +100,8 @@ def value_problem(spec: InputSpec, value: Any) -> str | None:
     got = "" if spec.secret else f", got {value!r}"
     if not has_type(spec.type, value):
         return f"must be {a(spec.type)}{got}{HINTS.get(spec.type, '')}"
+    if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN, no infinity
+        return f"must be a finite number{got}"
     if spec.enum is not None and value not in spec.enum:
         return f"must be one of {list(spec.enum)}{got}"
     if spec.type not in NUMERIC:  # a bound on another type is a mistake validate reports

@@ -82,3 +82,12 @@ def test_a_number_for_a_string_input_is_its_text_as_from_the_command_line() -> N
     assert resolve_inputs(specs, {"tag": 1.5, "flag": "x"})["tag"] == "1.5"
     with pytest.raises(UsageError, match="input 'tag' must be a string, got True"):
         resolve_inputs(specs, {"tag": True, "flag": "x"})  # a YAML yes/no is no text
+
+
+@pytest.mark.parametrize("given", ["nan", "inf", "-Infinity", "1e400", float("nan")])
+def test_a_number_input_must_be_finite(given: Any) -> None:
+    """NaN and infinity have no JSON form: write_file would write invalid JSON."""
+    specs = {"f": InputSpec("f", "number")}
+    with pytest.raises(UsageError, match=r"^input 'f' must be a finite number, got "):
+        resolve_inputs(specs, {"f": given})
+    assert resolve_inputs(specs, {"f": "1e300"}) == {"f": 1e300}
