@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -295,11 +296,14 @@ def _handle(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
     except WorkflowInvalid as error:
-        for diagnostic in error.diagnostics:
-            print(masker.mask(str(diagnostic)), file=sys.stderr)
+        problems = [masker.mask(str(diagnostic)) for diagnostic in error.diagnostics]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        _json_failure(args, problems, error.exit_code)
         return error.exit_code
     except LightlyRunError as error:
         print(masker.mask(f"error: {error}"), file=sys.stderr)
+        _json_failure(args, [masker.mask(str(error))], error.exit_code)
         return error.exit_code
     except OutputClosed:
         # `lightly-run actions | head` has all it asked for; a run stopped halfway has not
@@ -321,6 +325,16 @@ def _handle(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     except Exception as error:
         return _unexpected(error, masker)
+
+
+def _json_failure(args: argparse.Namespace, errors: list[str], exit_code: int) -> None:
+    """With ``run --output json``, a run that could not start is JSON on stdout too, so
+    that what reads it does not fail on an empty output (a run that ran prints its
+    summary itself)."""
+    if args.command == "run" and getattr(args, "output", "text") == "json":
+        status = "invalid" if exit_code == EXIT_INVALID else "error"
+        failure = {"run_id": None, "workflow": args.workflow, "status": status, "errors": errors}
+        print(json.dumps(failure, indent=2))
 
 
 def _unexpected(error: Exception, masker: object) -> int:

@@ -71,6 +71,8 @@ class Engine:
     #: resolved files of the workflows running, outermost first (run_workflow cycles)
     calling: tuple[Path, ...] = ()
     _workflow_file: Path = field(init=False, default_factory=Path, repr=False)
+    #: the state of the run going on or last run (an interrupted run's, for its summary)
+    last_state: RunState | None = field(init=False, default=None, repr=False)
 
     def run(
         self, workflow: Workflow, inputs: dict[str, Any], *, resume: RunState | None = None
@@ -84,6 +86,7 @@ class Engine:
         """The final state, and the template context with the steps' unmasked outputs."""
         secrets = self._secrets(workflow, inputs)  # first: the state below masks with them
         state = self._start_state(workflow, inputs, resume)
+        self.last_state = state
         self._workflow_file = Path(workflow.path).resolve()
         context = self._context(workflow, inputs, secrets, state)
         reusing = resume is not None

@@ -426,6 +426,31 @@ def test_a_run_whose_output_reader_goes_away_stops_saved_and_fails(
     assert Path("three.txt").read_text() == "3"
 
 
+def test_output_json_describes_a_run_that_could_not_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = ROOT / "tests" / "data" / "invalid" / "unknown_action.yaml"
+    args = ["--output", "json", str(bad), "--state-dir", str(tmp_path)]
+    assert main(args) == 2
+    failure = json.loads(capsys.readouterr().out)
+    assert failure["status"] == "invalid" and failure["run_id"] is None
+    assert any("unknown action" in error for error in failure["errors"])
+
+
+def test_output_json_describes_an_interrupted_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(THREE_FILES)
+    captured = sys.stderr
+    monkeypatch.setattr(sys, "stderr", ReaderGoneAfter(lines=2))
+    assert main(["--no-progress", "--output", "json", "wf.yaml"]) == 141
+    monkeypatch.setattr(sys, "stderr", captured)
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["status"] == "interrupted"
+    assert [step["status"] for step in summary["steps"]] == ["succeeded", "interrupted", "pending"]
+
+
 def test_validate_a_folder_checks_every_workflow_in_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -97,7 +97,12 @@ def run(args: argparse.Namespace) -> int:
             client_state=client_state,
             restore_client_state=restore_client_state,
         )
-        state = engine.run(workflow, inputs, resume=resume)
+        try:
+            state = engine.run(workflow, inputs, resume=resume)
+        except KeyboardInterrupt:  # the state is saved: --output json still describes it
+            if args.output == "json" and engine.last_state is not None:
+                print(json.dumps(summary(engine.last_state, masker), indent=2, default=str))
+            raise
     result = summary(state, masker)
     _write_job_summary(state, masker)
     if args.output == "json":
