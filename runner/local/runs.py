@@ -9,6 +9,11 @@ upload to be confirmed) and ``run_log`` (id = run id, ``{"entries": [DockerRunLo
 A scheduled run is taken with one atomic OPEN → LOCKED update (``Store.update_doc_if``),
 so however many workers race, each run is taken exactly once. A run that reached an
 end state never changes again: a worker that finds its run ABORTED stops.
+
+A local worker's claim also records, in the same transaction, the server process
+(``orphans.Instance``) whose thread performs the run: a ``local_claim`` document (id =
+scheduled run id, off the wire), deleted when the run ends. ``orphans`` ends the runs
+of claims whose process is gone.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ RUN_STATES = (
 END_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "ABORTED"})
 _LEVELS = {"FAILED": "ERROR", "CRASHED": "CRITICAL", "ABORTED": "WARN"}
 DOCKER_VERSION = "lightly-run-local"
+#: document kind of a local worker's claim: ``{"instance": id, "workerId": id}``
+CLAIM_KIND = "local_claim"
 
 
 # -- worker registry --------------------------------------------------------------------------
@@ -139,18 +146,29 @@ def scheduled_runs(
 
 
 def claim_next_run(
-    store: Store, worker_id: str, labels: list[str], *, owner: str | None = None
+    store: Store,
+    worker_id: str,
+    labels: list[str],
+    *,
+    owner: str | None = None,
+    instance: str | None = None,
 ) -> dict[str, Any] | None:
     """Take the most urgent OPEN scheduled run this worker may run (OPEN → LOCKED), or None.
 
-    ``owner`` limits the candidates to one user's runs (None: every user's).
+    ``owner`` limits the candidates to one user's runs (None: every user's). ``instance``
+    (a local worker's server process) is recorded with the claim, in its transaction.
     """
     for scheduled in scheduled_runs(store, state="OPEN", labels=labels, owner=owner):
         changes = {"state": "LOCKED", "lastModifiedAt": now_ms()}
-        if store.update_doc_if(
-            "scheduled_run", scheduled["id"], where={"state": "OPEN"}, changes=changes
-        ):
-            return {**scheduled, **changes}
+        with store.transaction():
+            if not store.update_doc_if(
+                "scheduled_run", scheduled["id"], where={"state": "OPEN"}, changes=changes
+            ):
+                continue
+            if instance is not None:
+                claim = {"instance": instance, "workerId": worker_id}
+                store.put_doc(CLAIM_KIND, claim, doc_id=scheduled["id"])
+        return {**scheduled, **changes}
     return None
 
 
@@ -222,7 +240,7 @@ def set_run_state(
 ) -> dict[str, Any] | None:
     """Move a run to ``state`` (and log it); None when it had already ended (e.g. ABORTED).
 
-    Reaching an end state also marks its scheduled run DONE.
+    Reaching an end state also marks its scheduled run DONE (and drops its local claim).
     """
     with store.transaction():
         run = store.get_doc("run", run_id)
@@ -236,6 +254,7 @@ def set_run_state(
         _append_log(store, run_id, state, message or f"State {state}.", _LEVELS.get(state, "INFO"))
         if state in END_STATES and run.get("scheduledId"):
             set_scheduled_state(store, run["scheduledId"], expect="LOCKED", state="DONE")
+            store.delete_doc(CLAIM_KIND, run["scheduledId"])
     return run
 
 

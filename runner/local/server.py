@@ -3,7 +3,9 @@
 ``serve`` is ``lightly-run serve``; ``start_in_thread`` is what ``lightly-run
 --local`` and the tests use (port 0 = a free loopback port). Both use werkzeug's
 threaded server and, when ``workers > 0``, start the local compute workers of
-``runner.local.worker.loop`` (if that module is installed).
+``runner.local.worker.loop`` (if that module is installed). Every start first ends,
+CRASHED, the runs a server process that is gone left in progress in ``data_dir``
+(``orphans.end_orphaned_runs``).
 
 The server's own user is ``local@lightly-run``. On first start without ``--token``
 a token is generated, printed once, and stored in ``<data_dir>/token`` (mode
@@ -24,6 +26,7 @@ from typing import TextIO
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from runner.local import orphans
 from runner.local.app import ServerConfig, create_app
 from runner.local.store import data_dir_store
 
@@ -89,8 +92,9 @@ def _build(
     config = ServerConfig(data_dir=Path(data_dir), local_roots=local_roots)
     app = create_app(config)
     try:
+        orphans.end_orphaned_runs(app.extensions["lightly_store"], Path(data_dir))
         server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-    except BaseException:  # cannot listen (werkzeug exits): the store it opened is closed
+    except BaseException:  # e.g. cannot listen (werkzeug exits): the store it opened is closed
         app.extensions["lightly_store"].close()
         raise
     url = f"http://{_public_host(host)}:{server.server_port}"

@@ -15,6 +15,11 @@ UPLOADED_ARTIFACTS → COMPLETED. It ends FAILED with a message saying why (a cl
 datasource it cannot read, no images, an invalid selection, a selection of no sample
 — as the Lightly Worker since 2.8, with no tag —, any error), and stops when its run
 was set to ABORTED. A failing run never ends its worker thread.
+
+The workers of one ``start_workers`` are an ``orphans.Instance``: each claim records
+it, so a later server start can tell the runs of a process that is gone (killed, or
+stopped while a run went on) from those of a live one. Stopping ends the runs its
+workers gave up on (still going after their 30 s) the same way, CRASHED.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ from typing import Any
 
 from flask import Flask
 
-from runner.local import runs
-from runner.local.app import get_blobs, get_store
+from runner.local import orphans, runs
+from runner.local.app import get_blobs, get_config, get_store
 from runner.local.routes.datasets import dataset_data
 from runner.local.worker import inputs as run_inputs
 from runner.local.worker.embeddings import scan_images
@@ -43,6 +48,8 @@ from runner.local.worker.selection import (
 
 log = logging.getLogger("runner.local.worker")
 POLL_SECONDS = 0.2
+#: how long stopping waits for each worker's run to end
+JOIN_SECONDS = 30.0
 WORKER_NAME = "local-worker-{}"
 
 
@@ -55,8 +62,10 @@ def start_workers(
 ) -> Callable[[], None]:
     """Start ``count`` worker threads for the user of ``token``; returns their stop function."""
     stop = threading.Event()
+    with app.app_context():
+        instance = orphans.Instance(get_config().data_dir)
     workers = [
-        LocalWorker(app, WORKER_NAME.format(n), list(labels or []), token, stop)
+        LocalWorker(app, WORKER_NAME.format(n), list(labels or []), token, stop, instance.id)
         for n in range(1, count + 1)
     ]
     threads = [threading.Thread(target=w.loop, name=w.name, daemon=True) for w in workers]
@@ -64,9 +73,19 @@ def start_workers(
         thread.start()
 
     def stop_all() -> None:
+        if stop.is_set():
+            return
         stop.set()
         for thread in threads:
-            thread.join(timeout=30)
+            thread.join(timeout=JOIN_SECONDS)
+        with app.app_context():
+            try:
+                abandoned = orphans.end_runs_of(get_store(), instance)
+                if abandoned:
+                    log.warning("stopped during runs %s: they are CRASHED", abandoned)
+            finally:
+                get_store().release()
+                instance.release()
 
     return stop_all
 
@@ -75,9 +94,16 @@ class LocalWorker:
     """One worker: a registry entry and a claim-and-run loop."""
 
     def __init__(
-        self, app: Flask, name: str, labels: list[str], token: str, stop: threading.Event
+        self,
+        app: Flask,
+        name: str,
+        labels: list[str],
+        token: str,
+        stop: threading.Event,
+        instance: str | None = None,
     ) -> None:
         self.app, self.name, self.labels, self.stop = app, name, labels, stop
+        self.instance = instance  # orphans.Instance id, recorded with each claim
         with app.app_context():
             store = get_store()
             user = store.user_by_token(token)
@@ -98,7 +124,9 @@ class LocalWorker:
         """Claim and perform one run; False when there was nothing to do."""
         store = get_store()
         try:
-            scheduled = runs.claim_next_run(store, self.worker_id, self.labels)
+            scheduled = runs.claim_next_run(
+                store, self.worker_id, self.labels, instance=self.instance
+            )
         except Exception:  # a locked or broken database must not kill the worker
             log.exception("%s could not claim a run", self.name)
             return False
