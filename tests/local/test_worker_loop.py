@@ -218,7 +218,7 @@ def test_cloud_datasource_fails_with_a_clear_message(api: Api, workers: Callable
 
 
 def test_invalid_selection_fails_and_the_worker_goes_on(
-    api: Api, dataset: str, workers: Callable[..., Any]
+    api: Api, client: FlaskClient, dataset: str, workers: Callable[..., Any]
 ) -> None:
     workers(1)
     bad = {
@@ -232,6 +232,10 @@ def test_invalid_selection_fails_and_the_worker_goes_on(
     assert (
         failed["message"].startswith("The selection cannot run:") and "'nope'" in failed["message"]
     )
+    # its log is there to debug it by (download_compute_worker_run_log)
+    assert [a["type"] for a in failed["artifacts"]] == ["LOG"]
+    log_text = download(client, api, failed, "LOG").decode()
+    assert "[LOADING_DATASET]" in log_text and failed["message"] in log_text
     assert wait_run(api, schedule(api, dataset))["state"] == "COMPLETED"
 
 
@@ -377,6 +381,9 @@ def test_uploaded_embeddings_are_normalised_unless_configured_not_to(
     run = wait_run(api, schedule(api, dataset, selection, config=docker))
     assert run["state"] == "COMPLETED", run.get("message")
     assert run["message"].startswith(f"Selected {selected} of 30 samples")
+    # fewer than asked: the message says why (not only report.json)
+    shortfall = " (5 were asked: the other candidates' embeddings equal those of selected samples)."
+    assert run["message"].endswith(shortfall) == (selected < 5)
 
 
 def test_empty_prediction_lists_are_images_with_zero_objects(

@@ -13,8 +13,9 @@ embeddings CSV if it covers every sample, else the pixel embedding of
 → SAVING_RESULTS (the run's tag) → GENERATING_REPORT → UPLOADING_ARTIFACTS →
 UPLOADED_ARTIFACTS → COMPLETED. It ends FAILED with a message saying why (a cloud
 datasource it cannot read, no images, an invalid selection, a selection of no sample
-— as the Lightly Worker since 2.8, with no tag —, any error), and stops when its run
-was set to ABORTED. A failing run never ends its worker thread.
+— as the Lightly Worker since 2.8, with no tag —, any error), with its log uploaded
+as the LOG artifact to debug it by, and stops when its run was set to ABORTED. A
+failing run never ends its worker thread.
 
 The workers of one ``start_workers`` are an ``orphans.Instance``: each claim records
 it, so a later server start can tell the runs of a process that is gone (killed, or
@@ -38,7 +39,13 @@ from runner.local.routes.datasets import dataset_data
 from runner.local.worker import inputs as run_inputs
 from runner.local.worker.embeddings import scan_images
 from runner.local.worker.inputs import RunFailed
-from runner.local.worker.report import MemoryLog, RunLog, RunSummary, build_artifacts
+from runner.local.worker.report import (
+    FILE_NAMES,
+    MemoryLog,
+    RunLog,
+    RunSummary,
+    build_artifacts,
+)
 from runner.local.worker.selection import (
     SelectionError,
     check_selection_config,
@@ -156,10 +163,13 @@ def execute(scheduled: dict[str, Any]) -> None:
         job.log.warning("The run was aborted.")
     except RunFailed as failure:
         job.log.error(str(failure))
+        job.upload_log()
         runs.set_run_state(store, run["id"], "FAILED", str(failure))
     except Exception as error:
         log.exception("local worker run %s failed", run["id"])
         message = f"The local worker failed: {type(error).__name__}: {error}"
+        job.log.error(message)
+        job.upload_log()
         runs.set_run_state(store, run["id"], "FAILED", message)
 
 
@@ -233,7 +243,8 @@ class RunJob:
         )
         self._upload(summary)
         n = len(gathered.inputs.filenames)
-        self.state("COMPLETED", f"Selected {len(chosen)} of {n} samples into tag {tag['name']!r}.")
+        done = f"Selected {len(chosen)} of {n} samples into tag {tag['name']!r}"
+        self.state("COMPLETED", f"{done}{_shortfall(result.stats)}.")
 
     def _config(self) -> dict[str, Any]:
         doc = get_store().get_doc("worker_config", self.scheduled["configId"])
@@ -286,9 +297,37 @@ class RunJob:
         self.state("GENERATING_REPORT", "Writing the report and the other artifacts.")
         artifacts = build_artifacts(summary, self.log, self.memory)
         self.state("UPLOADING_ARTIFACTS", f"Uploading {len(artifacts)} artifacts.")
-        store, blobs = get_store(), get_blobs()
         for artifact in artifacts:
-            record = runs.create_artifact(store, self.run_id, artifact.type, artifact.file_name)
-            blobs.write(runs.artifact_key(self.run_id, record["id"]), artifact.data)
-            runs.confirm_artifact(store, self.run_id, record["id"])
+            self._store_artifact(artifact.type, artifact.file_name, artifact.data)
         self.state("UPLOADED_ARTIFACTS", ", ".join(a.file_name for a in artifacts))
+
+    def upload_log(self) -> None:
+        """Upload the log of a run that fails: what ``download_compute_worker_run_log``
+        debugs it with. Never raises: the run is to end FAILED all the same."""
+        try:
+            self._store_artifact("LOG", FILE_NAMES["LOG"], self.log.text().encode())
+        except Exception:
+            log.exception("cannot upload the log of failed run %s", self.run_id)
+
+    def _store_artifact(self, artifact_type: str, file_name: str, data: bytes) -> None:
+        store = get_store()
+        record = runs.create_artifact(store, self.run_id, artifact_type, file_name)
+        get_blobs().write(runs.artifact_key(self.run_id, record["id"]), data)
+        runs.confirm_artifact(store, self.run_id, record["id"])
+
+
+_STOPPED_BY = {
+    "duplicates": "the other candidates' embeddings equal those of selected samples",
+    "minimum_distance": "the other candidates are closer than "
+    "stopping_condition_minimum_distance to selected samples",
+    "exhausted": "no other candidate was left",
+}
+
+
+def _shortfall(stats: dict[str, Any]) -> str:
+    """Why a run selected fewer samples than asked (``SelectionResult.stats``), or ""."""
+    asked, selected = stats["n_requested"], stats["n_selected"]
+    reason = _STOPPED_BY.get(stats["stopped_by"])
+    if selected >= asked or reason is None:
+        return ""
+    return f" ({asked} were asked: {reason})"
