@@ -276,6 +276,32 @@ def test_cancel_while_open_and_abort_while_running(
     assert api.get(path, query={"state": "DONE"}).get_json()[0]["id"] == scheduled_id
 
 
+def test_a_run_aborted_while_it_scans_leaves_the_dataset_unchanged(
+    api: Api, dataset: str, workers: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = loop.scan_images
+    scanning, release = threading.Event(), threading.Event()
+
+    def slow_scan(*args: Any, **kwargs: Any) -> Any:
+        scanning.set()
+        release.wait(10)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "scan_images", slow_scan)
+    workers(1)
+    scheduled_id = schedule(api, dataset)
+    assert scanning.wait(30)
+    run_id = api.get(f"/v1/docker/runs/schedule/{scheduled_id}").get_json()["id"]
+    abort = {"state": "ABORTED", "message": "stop"}
+    assert api.put(f"/v1/docker/runs/{run_id}", json=abort).status_code == 200
+    release.set()
+    assert wait_run(api, scheduled_id)["state"] == "ABORTED"
+    time.sleep(0.3)  # what the worker would still do, it would do now
+    assert api.get(f"/v1/datasets/{dataset}").get_json()["nSamples"] == 0
+    assert api.get(f"/v1/datasets/{dataset}/tags").get_json() == []
+    assert api.get(f"/v1/docker/runs/{run_id}/tags").get_json() == []
+
+
 def test_workers_take_only_runs_for_their_labels(
     api: Api, dataset: str, workers: Callable[..., Any]
 ) -> None:

@@ -195,6 +195,12 @@ class RunJob:
         if runs.set_run_state(get_store(), self.run_id, state, message) is None:
             raise RunAborted(self.run_id)
 
+    def _stop_if_aborted(self) -> None:
+        """Stop here if the run was aborted (or ended) meanwhile."""
+        run = get_store().get_doc("run", self.run_id)
+        if run is None or run["state"] in runs.END_STATES:
+            raise RunAborted(self.run_id)
+
     def perform(self) -> None:
         store = get_store()
         self.state("INITIALIZING", "Reading the run's configuration.")
@@ -215,6 +221,7 @@ class RunJob:
         if not scan.filenames:
             n = len(scan.corrupt)
             raise RunFailed(f"No readable image in {source.location} ({n} corrupt).")
+        self._stop_if_aborted()  # the scan may take long: aborted, the dataset stays as it is
         added = run_inputs.register_samples(
             self.dataset_id, self.run_id, scan.filenames, scan.metadata
         )
