@@ -73,6 +73,7 @@ class Engine:
     _workflow_file: Path = field(init=False, default_factory=Path, repr=False)
     #: the state of the run going on or last run (an interrupted run's, for its summary)
     last_state: RunState | None = field(init=False, default=None, repr=False)
+    _secret_inputs: frozenset[str] = field(init=False, default=frozenset(), repr=False)
 
     def run(
         self, workflow: Workflow, inputs: dict[str, Any], *, resume: RunState | None = None
@@ -88,6 +89,7 @@ class Engine:
         state = self._start_state(workflow, inputs, resume)
         self.last_state = state
         self._workflow_file = Path(workflow.path).resolve()
+        self._secret_inputs = frozenset(n for n, spec in workflow.inputs.items() if spec.secret)
         context = self._context(workflow, inputs, secrets, state)
         reusing = resume is not None
         spent = _spent_steps(workflow, state) if reusing else set()
@@ -327,10 +329,34 @@ class Engine:
         self.observer.step_finished(step.id, record.status, record.duration or 0.0, record.error)
         return record
 
+    def _mask_derived_secrets(self, step: Step, context: dict[str, Any]) -> None:
+        """Mask what the step's arguments make of a secret (``secrets.X | reverse``,
+        ``secrets.X[:10]``): the masker knows the secrets as written, not what a template
+        computes from them. A text too short to mask is warned about."""
+        for block in templates.derived_expressions(step.with_, self._reads_secret):
+            try:
+                value = templates.render(block, context)
+            except Exception:
+                continue  # rendering the arguments says what is wrong
+            for text in value if isinstance(value, list) else [value]:
+                if isinstance(text, str) and text.strip() and not self.masker.add(text):
+                    self.observer.message(
+                        f"  {step.id}: warning: {block.strip()} makes a text of a secret too "
+                        "short to be masked in output"
+                    )
+
+    def _reads_secret(self, ref: tuple[str, ...]) -> bool:
+        if ref[0] == "secrets":
+            return True
+        if ref[0] != "inputs" or not self._secret_inputs:
+            return False
+        return len(ref) == 1 or ref[1] in self._secret_inputs  # bare ``inputs``: all of them
+
     def _execute(self, step: Step, context: dict[str, Any], record: StepRecord) -> dict[str, Any]:
         action = self.registry[step.uses]
         validator = _arguments_validator(action)
         if step.for_each is None:
+            self._mask_derived_secrets(step, context)
             arguments = _checked(validator, templates.render(dict(step.with_), context))
             return self._with_retry(step, action, arguments, record)
         items = templates.render(step.for_each, context)
@@ -343,6 +369,7 @@ class Engine:
         results = []
         for number, item in enumerate(items, 1):
             try:
+                self._mask_derived_secrets(step, {**context, "item": item})
                 arguments = templates.render(dict(step.with_), {**context, "item": item})
                 arguments = _checked(validator, arguments)
                 results.append(self._with_retry(step, action, arguments, record))

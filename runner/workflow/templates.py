@@ -11,7 +11,7 @@ import contextlib
 import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
@@ -215,6 +215,52 @@ def references(value: Any) -> list[tuple[str, ...]]:
         with contextlib.suppress(TemplateSyntaxError):
             found.extend(_template_references(value))
     return found
+
+
+#: top nodes of an expression whose value is no text made from what it reads
+_NOT_DERIVED = (nodes.CondExpr, nodes.Compare, nodes.Test, nodes.And, nodes.Or, nodes.Not)
+
+
+def derived_expressions(value: Any, reads_secret: Callable[[tuple[str, ...]], bool]) -> list[str]:
+    """The ``{{ … }}`` blocks of ``value``'s templates that make a new value out of a
+    secret (``reads_secret`` tells which references are secrets): ``secrets.X | reverse``,
+    ``secrets.X[:10]``, ``secrets.X.replace('-', '')``. Not a secret as it is (masked
+    already), nor a condition on one (its value is not the secret's). Each is returned
+    as a template of its own, to render alone."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for v in value.values():
+            found.extend(derived_expressions(v, reads_secret))
+    elif isinstance(value, list):
+        for v in value:
+            found.extend(derived_expressions(v, reads_secret))
+    elif is_template(value):
+        with contextlib.suppress(TemplateSyntaxError):
+            found.extend(
+                block
+                for block in _expression_blocks(value)
+                if any(reads_secret(ref) for ref in _template_references(block))
+            )
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _expression_blocks(text: str) -> tuple[str, ...]:
+    """``{{ expression }}`` of each expression block of ``text`` that computes a value."""
+    blocks: list[str] = []
+    current: list[str] | None = None
+    for _line, kind, token in _ENV.lex(text):
+        if kind == "variable_begin":
+            current = []
+        elif kind == "variable_end" and current is not None:
+            block = "{{" + "".join(current) + "}}"
+            (top,) = _ENV.parse(block).body[0].nodes  # type: ignore[attr-defined]
+            if whole_reference(block) is None and not isinstance(top, _NOT_DERIVED):
+                blocks.append(block)
+            current = None
+        elif current is not None:
+            current.append(token)
+    return tuple(blocks)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -177,3 +177,51 @@ def test_a_secret_not_set_is_said_before_a_server_starts(
         "error: secret(s) not set: AWS_SECRET_ACCESS_KEY; export them as environment variables\n"
     )
     assert not (tmp_path / ".lightly-run").exists()  # no server, no run recorded
+
+
+DERIVED = """version: 1
+name: derived
+inputs:
+  password: {type: string, secret: true}
+steps:
+  - id: derive
+    uses: write_file
+    with:
+      path: out/derived.txt
+      content: >-
+        reversed={{ secrets.AWS_SECRET_ACCESS_KEY | reverse }}
+        sliced={{ secrets.AWS_SECRET_ACCESS_KEY[3:] }}
+        replaced={{ secrets.AWS_SECRET_ACCESS_KEY.replace('-', '_') }}
+        input={{ inputs.password | reverse }}
+        short={{ secrets.AWS_SECRET_ACCESS_KEY[:2] }}
+        size={{ secrets.AWS_SECRET_ACCESS_KEY | length }}
+  - id: check
+    uses: assert
+    with: {that: false, message: "{{ secrets.AWS_SECRET_ACCESS_KEY[:12] }} is wrong"}
+"""
+
+
+def test_what_a_template_makes_of_a_secret_is_masked_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    (tmp_path / "wf.yaml").write_text(DERIVED)
+    args = ["--no-progress", "wf.yaml", "--output", "json", "-i", f"password={PASSWORD}"]
+    assert main(args) == 1
+    out, err = capsys.readouterr()
+    state = next((tmp_path / ".lightly-run" / "runs").glob("*/state.json")).read_text()
+    derived = [
+        SECRET[::-1],
+        SECRET[3:],
+        SECRET.replace("-", "_"),
+        PASSWORD[::-1],
+        SECRET[:12],
+    ]
+    for text in [out, err, state]:
+        assert not any(form in text for form in derived)
+    # the file is what the workflow asked for: masking is for what is shown and stored
+    written = (tmp_path / "out" / "derived.txt").read_text()
+    assert f"reversed={SECRET[::-1]}" in written and f"size={len(SECRET)}" in written
+    assert "derive: warning: {{ secrets.AWS_SECRET_ACCESS_KEY[:2] }} makes a text" in err
+    assert f"size={len(SECRET)}" in json.loads(out)["steps"][0]["outputs"]["content"]
