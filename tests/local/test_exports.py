@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,16 @@ def export(api: Api, make_dataset: Callable[..., str]) -> str:
     """The export path prefix of the initial tag of a 2-sample dataset."""
     d = f"/v1/datasets/{make_dataset('exported', 2)}"
     return f"{d}/tags/{api.get(f'{d}/tags').get_json()[0]['id']}/export"
+
+
+def test_sama_tasks_have_the_model_s_shape(api: Api, export: str) -> None:
+    rows = strict_json(api.get(f"{export}/Sama/tasks"))
+    assert [sorted(r) for r in rows] == [["data"], ["data"]]
+    assert [r["data"]["id"] for r in rows] == [0, 1]
+    assert all(r["data"]["url"] == r["data"]["image"] for r in rows)
+    assert [r["data"]["lightlyFileName"] for r in rows] == ["img-000.jpg", "img-001.jpg"]
+    with_meta = strict_json(api.get(f"{export}/Sama/tasks", query={"includeMetaData": "true"}))
+    assert json.loads(with_meta[0]["data"]["lightlyMetaInfo"])["fileName"] == "img-000.jpg"
 
 
 def test_filenames_and_rows(api: Api, export: str) -> None:

@@ -96,13 +96,18 @@ def label_box_v4(dataset_id: str, tag_id: str) -> Response:
 
 @bp.get(f"{T}/Sama/tasks")
 def sama(dataset_id: str, tag_id: str) -> Response:
+    """SamaTasks: ``data`` holds the task's ``id`` and ``url`` (MODELS.md), with
+    ``lightlyMetaInfo`` the SampleData as JSON text when ``includeMetaData``."""
     page = paginate(list(enumerate(_tag_samples(dataset_id, tag_id))))
-    return jsonify(
-        [
-            {"id": i, "data": {"image": _url(dataset_id, s), "lightlyFileName": s["fileName"]}}
-            for i, s in page
-        ]
-    )
+    return jsonify([{"data": _sama_data(dataset_id, i, s)} for i, s in page])
+
+
+def _sama_data(dataset_id: str, task_id: int, sample: dict[str, Any]) -> dict[str, Any]:
+    url = _url(dataset_id, sample)
+    data = {"id": task_id, "url": url, "image": url, "lightlyFileName": sample["fileName"]}
+    if query_bool("includeMetaData"):
+        data["lightlyMetaInfo"] = json.dumps(sample)
+    return data
 
 
 def _line(dataset_id: str, sample: dict[str, Any], fmt: str, root: str) -> str:
