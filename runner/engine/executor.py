@@ -74,6 +74,8 @@ class Engine:
     #: the state of the run going on or last run (an interrupted run's, for its summary)
     last_state: RunState | None = field(init=False, default=None, repr=False)
     _secret_inputs: frozenset[str] = field(init=False, default=frozenset(), repr=False)
+    #: the last run_workflow call's steps used up what they were given (see _run_workflow)
+    _called_spent: bool = field(init=False, default=False, repr=False)
 
     def run(
         self, workflow: Workflow, inputs: dict[str, Any], *, resume: RunState | None = None
@@ -109,8 +111,11 @@ class Engine:
                             "run's state does not keep"
                         )
                     elif step.id in spent:
+                        whose = (
+                            "a step it called" if step.uses == "run_workflow" else "a later step"
+                        )
                         self.observer.message(
-                            f"  {step.id}: runs again: a later step used up what it gave "
+                            f"  {step.id}: runs again: {whose} used up what it gave "
                             "(a worker run that ended)"
                         )
                     else:
@@ -391,6 +396,7 @@ class Engine:
         for attempt in range(1, max(1, policy.attempts) + 1):
             record.attempts += 1
             try:
+                self._called_spent = False
                 outputs = self._call(step, action, arguments)
             except _NOT_RETRIED:
                 raise
@@ -406,7 +412,7 @@ class Engine:
                 self.sleep(delay * random.uniform(0.9, 1.1))
             else:
                 # succeeded, yet used up what it was given (allow_failure on an ended run)
-                record.spent_inputs |= action.spends_inputs(outputs) is True
+                record.spent_inputs |= action.spends_inputs(outputs) is True or self._called_spent
                 return outputs
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -471,6 +477,8 @@ class Engine:
             calling=(*calling, file),
         )
         state, context = nested._run(workflow, inputs, None)
+        # a wait in it that allowed its run's failure: --resume calls the file again
+        self._called_spent = any(record.spent_inputs for record in state.steps.values())
         # unmasked, for the caller's later steps; the caller's record masks them
         outputs = {
             step_id: context["steps"].get(step_id, {}).get("outputs", record.outputs)
@@ -501,6 +509,9 @@ def _spent_steps(workflow: Workflow, state: RunState) -> set[str]:
     for step in workflow.steps:
         record = state.steps.get(step.id)
         if record is not None and record.spent_inputs:
+            if step.uses == "run_workflow":  # a step it called used up what another gave
+                spent.add(step.id)
+                continue
             refs = templates.references([step.with_, step.if_, step.for_each])
             spent.update(ref[1] for ref in refs if ref[0] == "steps" and len(ref) > 1)
     return spent

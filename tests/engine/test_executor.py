@@ -613,6 +613,50 @@ def test_resume_schedules_anew_when_a_wait_allowed_the_runs_failure_and_an_asser
     assert list(worker.ended) == ["sched-1", "sched-2"]
 
 
+def test_resume_calls_a_file_again_whose_wait_allowed_its_runs_failure(
+    tmp_path: Path, actions: FakeActions
+) -> None:
+    """The same pattern with the scheduling and the wait in a called file: the call
+    succeeded, yet what it waited on is used up, so --resume calls the file again."""
+    worker = _Worker()
+    actions.add("schedule", worker.schedule)
+    wanted = ("wait_compute_worker_run", "assert", "run_workflow")
+    actions.actions.update({a.name: a for a in native_actions() if a.name in wanted})
+    engine = Engine(
+        registry=actions.actions,
+        client=worker,
+        store=StateStore(tmp_path / "state"),
+        masker=Masker(),
+        observer=SilentObserver(),
+    )
+    (tmp_path / "select.yaml").write_text(
+        "version: 1\nname: select\nsteps:\n"
+        "  - id: run\n    uses: schedule\n"
+        "  - id: wait\n    uses: wait_compute_worker_run\n"
+        "    with:\n"
+        '      scheduled_run_id: "{{ steps.run.outputs.result }}"\n'
+        "      allow_failure: true\n"
+    )
+    (tmp_path / "wf.yaml").write_text(
+        "version: 1\nname: test\nsteps:\n"
+        "  - id: make\n    uses: create\n"
+        "  - id: call\n    uses: run_workflow\n    with: {path: select.yaml}\n"
+        "  - id: check\n    uses: assert\n"
+        '    with: {that: "{{ steps.call.outputs.steps.wait.succeeded }}"}\n'
+    )
+    workflow = load(tmp_path / "wf.yaml", catalog_of(actions.actions))
+    first = engine.run(workflow, {})
+    assert first.status == "failed" and first.steps["call"].status == "succeeded"
+
+    worker.images = 10
+    resumed = engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+    assert resumed.status == "succeeded", resumed.steps["check"].error
+    assert resumed.steps["make"].reused and not resumed.steps["call"].reused
+    assert list(worker.ended) == ["sched-1", "sched-2"]
+    again = engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+    assert all(record.reused for record in again.steps.values())
+
+
 @pytest.mark.parametrize(
     "value",
     [
