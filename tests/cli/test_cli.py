@@ -403,16 +403,23 @@ steps:
 """
 
 
+def run_until_reader_goes(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> int:
+    """``main(args)`` whose stderr's reader goes away after two lines."""
+    captured = sys.stderr
+    monkeypatch.setattr(sys, "stderr", ReaderGoneAfter(lines=2))
+    try:
+        return main(args)
+    finally:
+        monkeypatch.setattr(sys, "stderr", captured)
+
+
 def test_a_run_whose_output_reader_goes_away_stops_saved_and_fails(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``lightly-run wf.yaml 2>&1 | head -1``: not exit 0 with half the steps run."""
     monkeypatch.chdir(tmp_path)
     Path("wf.yaml").write_text(THREE_FILES)
-    captured = sys.stderr
-    monkeypatch.setattr(sys, "stderr", ReaderGoneAfter(lines=2))
-    assert main(["--no-progress", "wf.yaml"]) == 141
-    monkeypatch.setattr(sys, "stderr", captured)
+    assert run_until_reader_goes(monkeypatch, ["--no-progress", "wf.yaml"]) == 141
     assert not Path("three.txt").exists()
     (state_file,) = Path(".lightly-run/runs").glob("*/state.json")
     state = json.loads(state_file.read_text())
@@ -442,10 +449,9 @@ def test_output_json_describes_an_interrupted_run(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     Path("wf.yaml").write_text(THREE_FILES)
-    captured = sys.stderr
-    monkeypatch.setattr(sys, "stderr", ReaderGoneAfter(lines=2))
-    assert main(["--no-progress", "--output", "json", "wf.yaml"]) == 141
-    monkeypatch.setattr(sys, "stderr", captured)
+    assert (
+        run_until_reader_goes(monkeypatch, ["--no-progress", "--output", "json", "wf.yaml"]) == 141
+    )
     summary = json.loads(capsys.readouterr().out)
     assert summary["status"] == "interrupted"
     assert [step["status"] for step in summary["steps"]] == ["succeeded", "interrupted", "pending"]

@@ -563,17 +563,12 @@ class _Worker:
         return []
 
 
-def test_resume_schedules_anew_when_a_wait_allowed_the_runs_failure_and_an_assert_failed(
-    tmp_path: Path, actions: FakeActions
-) -> None:
-    """The README's pattern: wait with allow_failure, then assert on outputs.succeeded. The
-    wait succeeded, but the run it waited on ended FAILED: waiting on it again gives the
-    same answer, so --resume schedules anew (and waits and asserts again)."""
+def _worker_engine(tmp_path: Path, actions: FakeActions) -> tuple[_Worker, Engine]:
+    """An engine whose ``schedule`` and native wait, assert and run_workflow use ``_Worker``."""
     worker = _Worker()
     actions.add("schedule", worker.schedule)
-    actions.actions.update(
-        {a.name: a for a in native_actions() if a.name in ("wait_compute_worker_run", "assert")}
-    )
+    wanted = ("wait_compute_worker_run", "assert", "run_workflow")
+    actions.actions.update({a.name: a for a in native_actions() if a.name in wanted})
     engine = Engine(
         registry=actions.actions,
         client=worker,
@@ -581,6 +576,16 @@ def test_resume_schedules_anew_when_a_wait_allowed_the_runs_failure_and_an_asser
         masker=Masker(),
         observer=SilentObserver(),
     )
+    return worker, engine
+
+
+def test_resume_schedules_anew_when_a_wait_allowed_the_runs_failure_and_an_assert_failed(
+    tmp_path: Path, actions: FakeActions
+) -> None:
+    """The README's pattern: wait with allow_failure, then assert on outputs.succeeded. The
+    wait succeeded, but the run it waited on ended FAILED: waiting on it again gives the
+    same answer, so --resume schedules anew (and waits and asserts again)."""
+    worker, engine = _worker_engine(tmp_path, actions)
     (tmp_path / "wf.yaml").write_text(
         "version: 1\nname: test\nsteps:\n"
         "  - id: make\n    uses: create\n"
@@ -618,17 +623,7 @@ def test_resume_calls_a_file_again_whose_wait_allowed_its_runs_failure(
 ) -> None:
     """The same pattern with the scheduling and the wait in a called file: the call
     succeeded, yet what it waited on is used up, so --resume calls the file again."""
-    worker = _Worker()
-    actions.add("schedule", worker.schedule)
-    wanted = ("wait_compute_worker_run", "assert", "run_workflow")
-    actions.actions.update({a.name: a for a in native_actions() if a.name in wanted})
-    engine = Engine(
-        registry=actions.actions,
-        client=worker,
-        store=StateStore(tmp_path / "state"),
-        masker=Masker(),
-        observer=SilentObserver(),
-    )
+    worker, engine = _worker_engine(tmp_path, actions)
     (tmp_path / "select.yaml").write_text(
         "version: 1\nname: select\nsteps:\n"
         "  - id: run\n    uses: schedule\n"
