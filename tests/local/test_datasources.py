@@ -410,6 +410,14 @@ def test_a_server_with_local_roots_refuses_datasources_elsewhere(
             "outside the folders this server serves LOCAL datasources from"
             in (response.get_json()["error"])
         )
+    # nor a file server: the worker would fetch any URL (an internal service) for any user
+    for url in ("http://127.0.0.1:8080/internal?q=", "https://intranet.example/"):
+        body = {"type": "LOCAL", "fullPath": url, "purpose": "INPUT_OUTPUT"}
+        response = api.put(d, json=body)
+        assert response.status_code == 400, url
+        assert "is a file server URL: this server reads LOCAL datasources only from its" in (
+            response.get_json()["error"]
+        )
     inside = {"type": "LOCAL", "fullPath": str(images / "sub"), "purpose": "INPUT_OUTPUT"}
     assert api.put(d, json=inside).status_code == 200
     app.extensions["lightly_store"].close()

@@ -65,17 +65,30 @@ def _require_config(dataset_id: str, purpose: str | None = None) -> dict[str, An
 
 
 def local_root(config: dict[str, Any]) -> Path | None:
-    """The directory of a LOCAL config (path or file:// URL); None for other types.
+    """The directory of a LOCAL config (path or file:// URL); None for other types and
+    for a file server URL (``http(s)://``).
 
     400 ``DATASET_DATASOURCE_INVALID`` if the path cannot name a directory here (an
     unknown ``~user``, a NUL byte), so that neither PUT nor a read of a config stored
     before this check fails with a 500, or if this server does not serve it (its own
-    data folder, a folder outside ``local_roots``).
+    data folder, a folder outside ``local_roots``, or a file server URL on a server
+    with ``local_roots``: one shared by a team).
     """
+    full_path = config["fullPath"]
+    if config["type"] == "LOCAL" and full_path.startswith(("http://", "https://")):
+        if get_config().local_roots:
+            # the worker would fetch the URL for any user: internal services included,
+            # and its errors would show what they answered
+            raise bad_request(
+                f"the LOCAL datasource {full_path!r} is a file server URL: this server "
+                "reads LOCAL datasources only from its folders (lightly-run serve "
+                "--local-root DIR); a file server is read by `lightly-run --local` alone",
+                "DATASET_DATASOURCE_INVALID",
+            )
+        return None
     path = _local_path(config)
     if path is None:
         return None
-    full_path = config["fullPath"]
     if within(path, get_config().data_dir):
         raise bad_request(
             f"the LOCAL datasource path {full_path!r} is in the local server's own data "
