@@ -19,7 +19,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
 from runner import __version__
 from runner.errors import (
@@ -221,17 +221,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         _workflow_after_resume(args)
     except SystemExit:  # argparse has printed the usage and the error
         return EXIT_INVALID
-    with _sigterm_as_interrupt(), _guarded_output():
+    # a run must not go on unseen, or end 0, once its output's reader is gone; the other
+    # commands stop quietly (`lightly-run actions | head`), `serve` logs on as before
+    guard = _guarded_output() if args.command == "run" else contextlib.nullcontext()
+    with _sigterm_as_interrupt(), guard:
         return _handle(args)
 
 
 class _PipeGuard:
-    """A text stream whose reader may go away: the first write or flush to a closed
-    pipe raises ``OutputClosed``; later ones are dropped, as the command is stopping."""
+    """A text stream whose reader may go away. Once a write or flush finds the pipe
+    closed, the main thread's first write or flush from then on raises ``OutputClosed``
+    (the run stops there, as on Ctrl-C); every other write is dropped. Another thread
+    (a step's, the local worker's) never gets it: it would end that thread, not the run."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._closed = False
+        self._raised = False
 
     def write(self, text: str) -> int:
         if not self._closed:
@@ -239,6 +245,7 @@ class _PipeGuard:
                 return self._stream.write(text)
             except BrokenPipeError:
                 self._close()
+        self._stop_the_run()
         return len(text)
 
     def flush(self) -> None:
@@ -247,13 +254,22 @@ class _PipeGuard:
                 self._stream.flush()
             except BrokenPipeError:
                 self._close()
+        self._stop_the_run()
 
-    def _close(self) -> NoReturn:
+    def _close(self) -> None:
         self._closed = True
         with contextlib.suppress(OSError, ValueError):  # a stream without a descriptor
             # the interpreter's final flush of what is buffered must not fail again
             os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
-        raise OutputClosed from None
+
+    def _stop_the_run(self) -> None:
+        if (
+            self._closed
+            and not self._raised
+            and threading.current_thread() is threading.main_thread()
+        ):
+            self._raised = True
+            raise OutputClosed
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -305,9 +321,13 @@ def _handle(args: argparse.Namespace) -> int:
         print(masker.mask(f"error: {error}"), file=sys.stderr)
         _json_failure(args, [masker.mask(str(error))], error.exit_code)
         return error.exit_code
-    except OutputClosed:
-        # `lightly-run actions | head` has all it asked for; a run stopped halfway has not
-        return EXIT_OUTPUT_CLOSED if args.command == "run" else EXIT_OK
+    except OutputClosed:  # only a run's output is guarded (main)
+        return EXIT_OUTPUT_CLOSED
+    except BrokenPipeError:
+        # the reader went away (`lightly-run actions | head`): stop quietly, as cat does;
+        # pointing stdout at devnull keeps the interpreter's final flush from failing again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt as interrupt:
         terminated = isinstance(interrupt, Terminated)
         cause = "terminated (SIGTERM)" if terminated else "interrupted"
@@ -321,19 +341,27 @@ def _handle(args: argparse.Namespace) -> int:
         reason = error.strerror or str(error)
         if isinstance(error, (FileExistsError, NotADirectoryError)):
             reason = "a file is in the way where a folder is needed"
-        print(masker.mask(f"error: {names}: {reason}"), file=sys.stderr)
+        message = masker.mask(f"{names}: {reason}")
+        print(f"error: {message}", file=sys.stderr)
+        _json_failure(args, [message], EXIT_INVALID)
         return EXIT_INVALID
     except Exception as error:
+        _json_failure(args, [masker.mask(f"{type(error).__name__}: {error}")], EXIT_UNEXPECTED)
         return _unexpected(error, masker)
 
 
 def _json_failure(args: argparse.Namespace, errors: list[str], exit_code: int) -> None:
-    """With ``run --output json``, a run that could not start is JSON on stdout too, so
-    that what reads it does not fail on an empty output (a run that ran prints its
-    summary itself)."""
+    """With ``run --output json``, a run that could not start (or a crash) is JSON on
+    stdout too, so that what reads it does not fail on an empty output (a run that ran
+    prints its summary itself)."""
     if args.command == "run" and getattr(args, "output", "text") == "json":
-        status = "invalid" if exit_code == EXIT_INVALID else "error"
-        failure = {"run_id": None, "workflow": args.workflow, "status": status, "errors": errors}
+        failure = {
+            "run_id": None,
+            "workflow": None,  # its name, as a run's summary has it: not read yet
+            "workflow_path": args.workflow,
+            "status": "invalid" if exit_code == EXIT_INVALID else "error",
+            "errors": errors,
+        }
         print(json.dumps(failure, indent=2))
 
 

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -431,6 +432,43 @@ def test_a_run_whose_output_reader_goes_away_stops_saved_and_fails(
     assert main(["--no-progress", "wf.yaml", "--resume"]) == 0
     assert "↺ one reused" in capsys.readouterr().err
     assert Path("three.txt").read_text() == "3"
+
+
+def test_a_closed_output_stops_the_run_from_the_main_thread_only() -> None:
+    """A step's or the local worker's thread that writes first is not ended by it: the
+    main thread's next write stops the run."""
+    from runner.cli.main import _PipeGuard
+    from runner.errors import OutputClosed
+
+    guard = _PipeGuard(ReaderGoneAfter(lines=0))  # type: ignore[arg-type]
+    failures: list[BaseException] = []
+
+    def log_from_a_thread() -> None:
+        try:
+            guard.write("a warning from a worker thread\n")
+        except BaseException as error:  # what the thread would die of
+            failures.append(error)
+
+    thread = threading.Thread(target=log_from_a_thread)
+    thread.start()
+    thread.join()
+    assert failures == []
+    with pytest.raises(OutputClosed):
+        guard.write("✓ step succeeded\n")
+    assert guard.write("later lines are dropped\n") == len("later lines are dropped\n")
+
+
+def test_output_json_describes_a_run_whose_state_folder_cannot_be_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "afile").write_text("in the way")
+    args = ["--output", "json", str(ROOT / "workflows" / "quickstart.yaml"), "--local"]
+    assert main([*args, "--state-dir", str(tmp_path / "afile")]) == 2
+    failure = json.loads(capsys.readouterr().out)
+    assert failure["status"] == "invalid" and failure["workflow_path"].endswith("quickstart.yaml")
+    assert failure["errors"] == [
+        f"{tmp_path / 'afile'}: a file is in the way where a folder is needed"
+    ]
 
 
 def test_output_json_describes_a_run_that_could_not_start(

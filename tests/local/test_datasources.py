@@ -415,8 +415,9 @@ def test_a_server_with_local_roots_refuses_datasources_elsewhere(
         body = {"type": "LOCAL", "fullPath": url, "purpose": "INPUT_OUTPUT"}
         response = api.put(d, json=body)
         assert response.status_code == 400, url
-        assert "is a file server URL: this server reads LOCAL datasources only from its" in (
-            response.get_json()["error"]
+        assert (
+            "is a file server URL: this server reads LOCAL datasources only from its"
+            in (response.get_json()["error"])
         )
     inside = {"type": "LOCAL", "fullPath": str(images / "sub"), "purpose": "INPUT_OUTPUT"}
     assert api.put(d, json=inside).status_code == 200
