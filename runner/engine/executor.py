@@ -53,6 +53,11 @@ class CalledWorkflowFailed(LightlyRunError):
     transient = False  # its steps had their own retries; again, they would run twice
 
 
+#: run_workflow's answer whether a step it called used up what it was given; returned
+#: with the call (not kept on the engine: with a timeout, the call runs in a thread)
+_USED_UP = "_steps_used_up"
+
+
 @dataclass
 class Engine:
     """Runs workflows against one client through the action registry."""
@@ -74,8 +79,6 @@ class Engine:
     #: the state of the run going on or last run (an interrupted run's, for its summary)
     last_state: RunState | None = field(init=False, default=None, repr=False)
     _secret_inputs: frozenset[str] = field(init=False, default=frozenset(), repr=False)
-    #: the last run_workflow call's steps used up what they were given (see _run_workflow)
-    _called_spent: bool = field(init=False, default=False, repr=False)
 
     def run(
         self, workflow: Workflow, inputs: dict[str, Any], *, resume: RunState | None = None
@@ -396,7 +399,6 @@ class Engine:
         for attempt in range(1, max(1, policy.attempts) + 1):
             record.attempts += 1
             try:
-                self._called_spent = False
                 outputs = self._call(step, action, arguments)
             except _NOT_RETRIED:
                 raise
@@ -412,7 +414,8 @@ class Engine:
                 self.sleep(delay * random.uniform(0.9, 1.1))
             else:
                 # succeeded, yet used up what it was given (allow_failure on an ended run)
-                record.spent_inputs |= action.spends_inputs(outputs) is True or self._called_spent
+                used_up = outputs.pop(_USED_UP, False) is True  # run_workflow's, off the outputs
+                record.spent_inputs |= action.spends_inputs(outputs) is True or used_up
                 return outputs
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -478,7 +481,7 @@ class Engine:
         )
         state, context = nested._run(workflow, inputs, None)
         # a wait in it that allowed its run's failure: --resume calls the file again
-        self._called_spent = any(record.spent_inputs for record in state.steps.values())
+        used_up = any(record.spent_inputs for record in state.steps.values())
         # unmasked, for the caller's later steps; the caller's record masks them
         outputs = {
             step_id: context["steps"].get(step_id, {}).get("outputs", record.outputs)
@@ -488,7 +491,7 @@ class Engine:
             failed = next((i for i, r in state.steps.items() if r.status == "failed"), "?")
             error = state.steps[failed].error if failed in state.steps else state.status
             raise CalledWorkflowFailed(f"{called}: step '{failed}' failed: {error}")
-        return {"result": outputs, "steps": outputs, "status": state.status}
+        return {"result": outputs, "steps": outputs, "status": state.status, _USED_UP: used_up}
 
 
 class _Unsaved(StateStore):
