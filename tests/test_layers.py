@@ -32,6 +32,10 @@ def _loaded_by(module: str) -> set[str]:
         ("runner.client", ("runner.workflow", "runner.engine", "runner.actions", "runner.local")),
         ("runner.local.app", ("runner.engine", "runner.actions", "runner.workflow", "runner.cli")),
         ("runner.local.worker.loop", ("runner.engine", "runner.actions", "runner.workflow")),
+        (
+            "runner.actions.native",
+            ("runner.workflow", "runner.engine", "runner.local", "runner.cli."),
+        ),
     ],
 )
 def test_a_layer_does_not_load_what_it_must_not_know(

@@ -11,10 +11,9 @@ import yaml
 
 from runner.actions.client_ops import jsonable
 from runner.actions.files import write_text_atomically
-from runner.actions.registry import Action, pause
+from runner.actions.registry import Action, is_true, pause
 from runner.client.progress import no_progress
 from runner.errors import LightlyRunError
-from runner.workflow.templates import is_true
 
 
 class AssertionFailed(LightlyRunError):

@@ -24,6 +24,18 @@ def spends_nothing(outputs: Mapping[str, Any]) -> bool:
     return False
 
 
+#: rendered text that a condition (``if``, ``assert``'s ``that``) reads as false
+_FALSE_TEXTS = frozenset({"", "false", "0", "no", "none", "null"})
+
+
+def is_true(value: Any) -> bool:
+    """How a rendered condition is read: text is false if it is empty, ``false``, ``0``,
+    ``no``, ``none`` or ``null`` (any case, spaces around); other values as Python does."""
+    if isinstance(value, str):
+        return value.strip().lower() not in _FALSE_TEXTS
+    return bool(value)
+
+
 @dataclass(frozen=True)
 class Action:
     """One step action."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from runner.actions.registry import catalog_of, run_cancellable
+from runner.actions.registry import catalog_of, is_true, run_cancellable
 from runner.engine.events import IndentedObserver, RunObserver
 from runner.engine.secrets import MASK, MIN_SECRET_LENGTH, Masker
 from runner.engine.state import RunState, StateStore, StepRecord, new_run_id
@@ -313,7 +313,7 @@ class Engine:
         self.observer.step_started(step.id, step.title, step.uses)
         outputs: dict[str, Any] = {}
         try:
-            if step.if_ is not None and not templates.is_true(templates.render(step.if_, context)):
+            if step.if_ is not None and not is_true(templates.render(step.if_, context)):
                 record.status = "skipped"
             else:
                 outputs = self._execute(step, context, record)

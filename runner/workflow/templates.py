@@ -79,18 +79,6 @@ class TemplateError(LightlyRunError):
     """A template could not be rendered."""
 
 
-#: rendered text that a condition (``if``, ``assert``'s ``that``) reads as false
-_FALSE_TEXTS = frozenset({"", "false", "0", "no", "none", "null"})
-
-
-def is_true(value: Any) -> bool:
-    """How a rendered condition is read: text is false if it is empty, ``false``, ``0``,
-    ``no``, ``none`` or ``null`` (any case, spaces around); other values as Python does."""
-    if isinstance(value, str):
-        return value.strip().lower() not in _FALSE_TEXTS
-    return bool(value)
-
-
 def is_template(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
