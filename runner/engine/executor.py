@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 
 from runner.actions.registry import catalog_of, is_true, run_cancellable
 from runner.engine.events import IndentedObserver, RunObserver
-from runner.engine.secrets import MASK, MIN_SECRET_LENGTH, Masker
+from runner.engine.secrets import MASK, MIN_SECRET_LENGTH, Masker, is_secret_variable
 from runner.engine.state import RunState, StateStore, StepRecord, new_run_id
 from runner.errors import (
     EXIT_OK,
@@ -51,6 +51,21 @@ class CalledWorkflowFailed(LightlyRunError):
     """A workflow run by ``run_workflow`` did not succeed."""
 
     transient = False  # its steps had their own retries; again, they would run twice
+
+
+#: texts of truth values: a test's answer, never masked (they would mask every "true")
+_TRUTH_TEXTS = frozenset({"true", "false", "none", ""})
+
+
+def _texts(value: Any) -> list[str]:
+    """The texts in ``value`` (strings in lists and mappings too); numbers are not."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _texts(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _texts(item)]
+    return []
 
 
 #: run_workflow's answer whether a step it called used up what it was given; returned
@@ -338,24 +353,24 @@ class Engine:
         return record
 
     def _mask_derived_secrets(self, step: Step, context: dict[str, Any]) -> None:
-        """Mask what the step's arguments make of a secret (``secrets.X | reverse``,
+        """Mask what the step's templates make of a secret (``secrets.X | reverse``,
         ``secrets.X[:10]``): the masker knows the secrets as written, not what a template
         computes from them. A text too short to mask is warned about."""
-        for block in templates.derived_expressions(step.with_, self._reads_secret):
-            try:
-                value = templates.render(block, context)
-            except Exception:
-                continue  # rendering the arguments says what is wrong
-            for text in value if isinstance(value, list) else [value]:
-                if isinstance(text, str) and text.strip() and not self.masker.add(text):
-                    self.observer.message(
-                        f"  {step.id}: warning: {block.strip()} makes a text of a secret too "
-                        "short to be masked in output"
-                    )
+        values = templates.derived_values([step.with_, step.for_each], context, self._reads_secret)
+        for text in (t for value in values for t in _texts(value)):
+            if text.strip().lower() in _TRUTH_TEXTS:
+                continue  # "True": a test's answer, not the secret's content
+            if not self.masker.add(text):
+                self.observer.message(
+                    f"  {step.id}: warning: a template makes a text of a secret too short "
+                    "to be masked in output"
+                )
 
     def _reads_secret(self, ref: tuple[str, ...]) -> bool:
         if ref[0] == "secrets":
             return True
+        if ref[0] == "env":  # named like *TOKEN*, *SECRET*: masked as the secrets are
+            return len(ref) > 1 and is_secret_variable(ref[1], os.environ.get(ref[1], ""))
         if ref[0] != "inputs" or not self._secret_inputs:
             return False
         return len(ref) == 1 or ref[1] in self._secret_inputs  # bare ``inputs``: all of them

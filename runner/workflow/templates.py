@@ -205,50 +205,68 @@ def references(value: Any) -> list[tuple[str, ...]]:
     return found
 
 
-#: top nodes of an expression whose value is no text made from what it reads
-_NOT_DERIVED = (nodes.CondExpr, nodes.Compare, nodes.Test, nodes.And, nodes.Or, nodes.Not)
+#: expressions whose value is a truth value, not something made of what they read
+_TRUTH_VALUED = (nodes.Compare, nodes.Test, nodes.Not)
 
 
-def derived_expressions(value: Any, reads_secret: Callable[[tuple[str, ...]], bool]) -> list[str]:
-    """The ``{{ … }}`` blocks of ``value``'s templates that make a new value out of a
-    secret (``reads_secret`` tells which references are secrets): ``secrets.X | reverse``,
-    ``secrets.X[:10]``, ``secrets.X.replace('-', '')``. Not a secret as it is (masked
-    already), nor a condition on one (its value is not the secret's). Each is returned
-    as a template of its own, to render alone."""
-    found: list[str] = []
-    if isinstance(value, dict):
-        for v in value.values():
-            found.extend(derived_expressions(v, reads_secret))
-    elif isinstance(value, list):
-        for v in value:
-            found.extend(derived_expressions(v, reads_secret))
-    elif is_template(value):
-        with contextlib.suppress(TemplateSyntaxError):
-            found.extend(
-                block
-                for block in _expression_blocks(value)
-                if any(reads_secret(ref) for ref in _template_references(block))
-            )
+def derived_values(
+    value: Any, context: Mapping[str, Any], reads_secret: Callable[[tuple[str, ...]], bool]
+) -> list[Any]:
+    """What the ``{{ … }}`` expressions of ``value``'s templates make of a secret
+    (``reads_secret`` tells which references are secrets), evaluated in ``context``:
+    ``secrets.X | reverse``, ``secrets.X[:10]``, either branch of ``a if c else b`` and
+    either side of ``and``/``or`` that does so. Not a secret as it is (masked already),
+    nor a truth value. What cannot be evaluated alone (a loop's variable) is left out;
+    so are ``{% set %}`` and ``{% filter %}`` blocks."""
+    found: list[Any] = []
+    for text in _template_texts(value):
+        try:
+            tree = _ENV.parse(text)
+        except TemplateSyntaxError:
+            continue  # rendering says what is wrong
+        for output in tree.find_all(nodes.Output):
+            for node in output.nodes:
+                for derived in _derived_nodes(node, reads_secret):
+                    with contextlib.suppress(Exception):
+                        found.append(_value_of(derived, context))
     return found
 
 
-@functools.lru_cache(maxsize=4096)
-def _expression_blocks(text: str) -> tuple[str, ...]:
-    """``{{ expression }}`` of each expression block of ``text`` that computes a value."""
-    blocks: list[str] = []
-    current: list[str] | None = None
-    for _line, kind, token in _ENV.lex(text):
-        if kind == "variable_begin":
-            current = []
-        elif kind == "variable_end" and current is not None:
-            block = "{{" + "".join(current) + "}}"
-            (top,) = _ENV.parse(block).body[0].nodes  # type: ignore[attr-defined]
-            if whole_reference(block) is None and not isinstance(top, _NOT_DERIVED):
-                blocks.append(block)
-            current = None
-        elif current is not None:
-            current.append(token)
-    return tuple(blocks)
+def _template_texts(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _template_texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _template_texts(v)]
+    return [value] if is_template(value) else []
+
+
+def _derived_nodes(
+    node: nodes.Node, reads_secret: Callable[[tuple[str, ...]], bool]
+) -> list[nodes.Node]:
+    if isinstance(node, (nodes.TemplateData, *_TRUTH_VALUED)):
+        return []
+    if isinstance(node, nodes.CondExpr):  # its value is a branch's, not the test's
+        branches = [node.expr1] if node.expr2 is None else [node.expr1, node.expr2]
+        return [d for branch in branches for d in _derived_nodes(branch, reads_secret)]
+    if isinstance(node, (nodes.And, nodes.Or)):  # its value is one of its sides
+        return [d for side in (node.left, node.right) for d in _derived_nodes(side, reads_secret)]
+    read: list[tuple[str, ...]] = []
+    _collect(node, read)
+    if not any(reads_secret(ref) for ref in read):
+        return []
+    parts = _parts(node, methods=False)
+    if parts is not None and None not in parts:
+        return []  # the secret as it is
+    return [node]
+
+
+def _value_of(node: nodes.Node, context: Mapping[str, Any]) -> Any:
+    """The value of one expression of a parsed template, evaluated alone."""
+    target = nodes.Name("derived_value", "store", lineno=1)
+    template = nodes.Template([nodes.Assign(target, node, lineno=1)], lineno=1)
+    template.set_environment(_ENV)
+    module = _ENV.from_string(template).make_module(vars=dict(context))
+    return module.derived_value  # type: ignore[attr-defined]  # the template's own name
 
 
 @functools.lru_cache(maxsize=4096)

@@ -195,9 +195,18 @@ steps:
         input={{ inputs.password | reverse }}
         short={{ secrets.AWS_SECRET_ACCESS_KEY[:2] }}
         size={{ secrets.AWS_SECRET_ACCESS_KEY | length }}
+        branch={{ (secrets.AWS_SECRET_ACCESS_KEY | reverse | upper) if true else 'x' }}
+        either={{ (secrets.AWS_SECRET_ACCESS_KEY | title | reverse) or 'x' }}
+        token={{ env.MY_SERVICE_TOKEN | reverse }}
+        mapping={{ {'k': secrets.AWS_SECRET_ACCESS_KEY[5:]} }}
+        long={{ (secrets.AWS_SECRET_ACCESS_KEY | length > 3) | string }}
+  - id: parts
+    uses: write_file
+    for_each: "{{ secrets.AWS_SECRET_ACCESS_KEY.split('-') }}"
+    with: {path: out/part.txt, content: "{{ item }}"}
   - id: check
     uses: assert
-    with: {that: false, message: "{{ secrets.AWS_SECRET_ACCESS_KEY[:12] }} is wrong"}
+    with: {that: false, message: "{{ secrets.AWS_SECRET_ACCESS_KEY[:12] }} is wrong, true"}
 """
 
 
@@ -206,6 +215,7 @@ def test_what_a_template_makes_of_a_secret_is_masked_too(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("MY_SERVICE_TOKEN", TOKEN)
     (tmp_path / "wf.yaml").write_text(DERIVED)
     args = ["--no-progress", "wf.yaml", "--output", "json", "-i", f"password={PASSWORD}"]
     assert main(args) == 1
@@ -217,11 +227,17 @@ def test_what_a_template_makes_of_a_secret_is_masked_too(
         SECRET.replace("-", "_"),
         PASSWORD[::-1],
         SECRET[:12],
+        SECRET[::-1].upper(),
+        SECRET.title()[::-1],
+        TOKEN[::-1],
+        SECRET[5:],
+        *SECRET.split("-"),
     ]
     for text in [out, err, state]:
         assert not any(form in text for form in derived)
     # the file is what the workflow asked for: masking is for what is shown and stored
     written = (tmp_path / "out" / "derived.txt").read_text()
     assert f"reversed={SECRET[::-1]}" in written and f"size={len(SECRET)}" in written
-    assert "derive: warning: {{ secrets.AWS_SECRET_ACCESS_KEY[:2] }} makes a text" in err
+    assert "derive: warning: a template makes a text of a secret too short to be masked" in err
+    assert "*** is wrong, true" in err  # a test's answer ("True") is no secret: not masked
     assert f"size={len(SECRET)}" in json.loads(out)["steps"][0]["outputs"]["content"]
