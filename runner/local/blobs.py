@@ -30,6 +30,8 @@ DEFAULT_EXPIRY_S = 7 * 24 * 3600
 #: the lifetime of a URL asked for without expiry ("unlimited": an export's default,
 #: a listing with useRedirectedReadUrl): ten years, as a signed URL needs one
 LONG_LIVED_S = 10 * 365 * 24 * 3600
+#: the longest lifetime a signed URL gets, whatever was asked
+MAX_EXPIRY_S = 100 * 365 * 24 * 3600
 
 
 def within(path: Path | str, folder: Path | str) -> bool:
@@ -103,7 +105,8 @@ class BlobStore:
     ) -> str:
         """An absolute URL that lets anyone ``method`` the blob until it expires."""
         key = safe_key(key)
-        expires = int(time.time()) + expires_in
+        # an expiresIn of 10**18 would give an expiry verify cannot read: 100 years is as long
+        expires = int(time.time()) + min(expires_in, MAX_EXPIRY_S)
         query = urlencode(
             {"method": method, "expires": expires, "sig": self._signature(method, key, expires)}
         )

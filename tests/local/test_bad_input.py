@@ -126,6 +126,32 @@ def test_oversized_bodies_are_a_413(tmp_path: Path, request: pytest.FixtureReque
     app.extensions["lightly_store"].close()
 
 
+def test_a_json_body_of_too_many_objects_is_a_413_before_it_is_parsed(
+    api: Api, make_dataset: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsed, 21 million ``{}`` in 63 MB took 2.4 GB: they are counted first."""
+    from runner.local.routes import _input
+
+    dataset_id = make_dataset("json-limits", 0)
+
+    monkeypatch.setattr(_input, "MAX_JSON_CONTAINERS", 1000)
+    many = api.post(
+        f"/v1/datasets/{dataset_id}/samples",
+        data="[" + ",".join(["{}"] * 1001) + "]",
+        content_type="application/json",
+    )
+    assert (
+        many.status_code == 413 and "at most 1,000 objects and arrays" in many.get_json()["error"]
+    )
+    monkeypatch.setattr(_input, "MAX_JSON_BYTES", 100)
+    big = api.post(f"/v1/datasets/{dataset_id}/samples", json={"fileName": "x" * 200})
+    assert big.status_code == 413 and big.get_json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert (
+        api.post(f"/v1/datasets/{dataset_id}/samples", json={"fileName": "a.jpg"}).status_code
+        == 201
+    )
+
+
 def test_unknown_routes_and_methods_answer_in_the_error_shape(api: Api) -> None:
     for response in (api.get("/v1/nothing/here"), api.call("PATCH", "/v1/datasets")):
         assert response.status_code in (404, 405)

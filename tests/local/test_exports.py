@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from runner.local.blobs import DEFAULT_EXPIRY_S, LONG_LIVED_S
+from runner.local.blobs import DEFAULT_EXPIRY_S, LONG_LIVED_S, MAX_EXPIRY_S
 from tests.local.conftest import SAMPLE_DATA, Api, assert_model, strict_json
 
 ENDPOINTS = [
@@ -130,6 +130,8 @@ def test_read_urls_in_exports_last_unlimited_unless_expires_in_is_given(
     for query, low, high in [
         ({}, now + LONG_LIVED_S - 60, now + LONG_LIVED_S + 60),
         ({"expiresIn": 60}, now, now + 120),
+        # a lifetime no URL could carry: the longest one instead, not a URL refused forever
+        ({"expiresIn": 10**18 - 1}, now + MAX_EXPIRY_S - 60, now + MAX_EXPIRY_S + 60),
     ]:
         rows = strict_json(api.get(f"{export}/{endpoint}", query=query))
         expiries = [int(_query(READ_URLS[endpoint](row))["expires"]) for row in rows]
