@@ -426,3 +426,29 @@ def test_a_server_with_local_roots_refuses_datasources_elsewhere(
 
 def test_the_database_is_readable_by_its_owner_only(app: Flask, tmp_path: Path) -> None:
     assert (tmp_path / "data" / "lightly.sqlite3").stat().st_mode & 0o077 == 0
+
+
+def test_a_user_the_dataset_is_shared_with_does_not_see_its_credentials(
+    api: Api, api_b: Api, store: Store, make_dataset: Callable[..., str]
+) -> None:
+    dataset_id = make_dataset("shared-s3", 0)
+    s3 = {
+        "type": "S3",
+        "fullPath": "s3://bucket/frames/",
+        "purpose": "INPUT_OUTPUT",
+        "s3Region": "eu-central-1",
+        "s3AccessKeyId": "AKIAEXAMPLE",
+        "s3SecretAccessKey": "the-owners-secret-key",
+    }
+    d = f"/v1/datasets/{dataset_id}/datasource"
+    assert api.put(d, json=s3).status_code == 200
+    store.put_doc(
+        "share",
+        {"accessType": "WRITE", "users": ["b@x"], "teams": [], "createdAt": 1},
+        dataset_id=dataset_id,
+    )
+    for path in (d, f"{d}/all"):
+        shown = api_b.get(path).get_json()
+        (config,) = shown if isinstance(shown, list) else [shown]
+        assert config["s3SecretAccessKey"] == "***" and config["s3AccessKeyId"] == "AKIAEXAMPLE"
+    assert api.get(d).get_json()["s3SecretAccessKey"] == "the-owners-secret-key"

@@ -24,8 +24,8 @@ from urllib.parse import unquote, urlparse
 from flask import Blueprint, Response, jsonify, redirect
 from flask.typing import ResponseReturnValue
 
-from runner.local.access import require_dataset
-from runner.local.app import get_blobs, get_config, get_store
+from runner.local.access import dataset_owner, require_dataset
+from runner.local.app import current_user, get_blobs, get_config, get_store
 from runner.local.blobs import LONG_LIVED_S, within
 from runner.local.errors import ApiError, bad_request
 from runner.local.routes import _listing
@@ -158,7 +158,19 @@ def get_datasource(dataset_id: str) -> Response:
     purpose = query_str("purpose")
     if purpose is not None and purpose not in PURPOSES:
         raise bad_request(f"purpose must be one of {', '.join(PURPOSES)}")
-    return jsonify(_require_config(dataset_id, purpose))
+    return jsonify(_shown(dataset_id, _require_config(dataset_id, purpose)))
+
+
+#: the credentials of cloud datasource configs (MODELS.md)
+_CREDENTIALS = ("s3SecretAccessKey", "gcsCredentials", "accountKey", "obsSecretAccessKey")
+
+
+def _shown(dataset_id: str, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` as the caller may see it: a user the dataset is shared with gets its
+    credentials as ``***`` (they may use the datasource, not take its keys away)."""
+    if dataset_owner(dataset_id) == current_user().user_id:
+        return config
+    return {k: "***" if k in _CREDENTIALS and v else v for k, v in config.items()}
 
 
 @bp.put(D)
@@ -183,7 +195,8 @@ def put_datasource(dataset_id: str) -> Response:
 @bp.get(f"{D}/all")
 def all_datasources(dataset_id: str) -> Response:
     require_dataset(dataset_id)
-    return jsonify(get_store().list_docs("datasource", dataset_id=dataset_id))
+    configs = get_store().list_docs("datasource", dataset_id=dataset_id)
+    return jsonify([_shown(dataset_id, config) for config in configs])
 
 
 @bp.get(f"{D}/verify")
