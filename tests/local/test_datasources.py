@@ -220,6 +220,15 @@ def test_listing_local_samples(api: Api, local_dataset: str, images: Path) -> No
     assert [r["fileName"] for r in relevant.get_json()["data"]] == ["sub/b.png"]
     bad = api.get(f"{d}/list", query={"relevantFilenamesFileName": "nope.txt"}).get_json()
     assert bad["code"] == "DATASET_DATASOURCE_RELEVANT_FILENAMES_INVALID"
+    # a symlink out of the datasource is not read (its lines would tell what the file
+    # holds), nor a FIFO (it would hold the request)
+    outside = images.parent / "outside.txt"
+    outside.write_text("a.jpg\n")
+    (images / "link.txt").symlink_to(outside)
+    os.mkfifo(images / "fifo.txt")
+    for name in ("link.txt", "fifo.txt"):
+        refused = api.get(f"{d}/list", query={"relevantFilenamesFileName": name}).get_json()
+        assert refused["code"] == "DATASET_DATASOURCE_RELEVANT_FILENAMES_INVALID", name
     assert api.get(f"{d}/list", query={"cursor": "!!!"}).status_code == 400
     assert api.get(f"{d}/list", query={"from": "yesterday"}).status_code == 400
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner.local.blobs import within
 from runner.local.errors import ApiError, bad_request
 from runner.local.routes._input import query_bool, query_int, query_str
 from runner.local.routes._sample_fields import check_file_name
@@ -143,7 +144,12 @@ def _relevant(root: Path, file_name: str | None) -> set[str] | None:
     if not file_name:
         return None
     try:
-        text = (root / check_file_name(file_name, "relevantFilenamesFileName")).read_text()
+        path = os.path.realpath(root / check_file_name(file_name, "relevantFilenamesFileName"))
+        # a regular file in the datasource: not a symlink out of it (its lines would
+        # be an oracle of what the file holds), not a FIFO that holds the request
+        if not within(path, os.path.realpath(root)) or not os.path.isfile(path):
+            raise OSError(path)
+        text = Path(path).read_text()
     except (OSError, UnicodeError, ApiError):
         raise bad_request(
             f"relevant filenames file {file_name!r} cannot be read from the datasource",
