@@ -294,6 +294,24 @@ def test_a_symlink_out_of_the_datasource_is_not_served(
     assert response.status_code == 403 and b"secret" not in response.data
 
 
+@pytest.mark.parametrize(
+    "hidden", [".aws/credentials", "sub/.env", ".ssh/id_rsa.jpg", ".lightly2/x"]
+)
+def test_hidden_files_of_the_datasource_are_not_served(
+    api: Api, local_dataset: str, images: Path, hidden: str
+) -> None:
+    """A folder served as a datasource may be a home folder."""
+    (images / hidden).parent.mkdir(parents=True, exist_ok=True)
+    (images / hidden).write_text("aws_secret_access_key=HOMESECRET")
+    d = f"/v1/datasets/{local_dataset}"
+    url = api.get(f"{d}/datasource/readurlRedirect", query={"path": hidden}).headers["Location"]
+    response = api.client.get(_path(url))
+    assert response.status_code == 403 and b"HOMESECRET" not in response.data
+    sample = api.post(f"{d}/samples", json={"fileName": hidden}).get_json()["id"]
+    url = api.get(f"{d}/samples/{sample}/readurl", query={"type": "full"}).get_json()
+    assert b"HOMESECRET" not in api.client.get(_path(url)).data
+
+
 def _cursor(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode()
 

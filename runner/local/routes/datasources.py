@@ -142,6 +142,11 @@ def local_file_key(dataset_id: str, relative: str) -> str | None:
 
 def _resolve_local(key: str) -> tuple[Path, str]:
     _, dataset_id, relative = key.split("/", 2)
+    hidden = [part for part in relative.split("/") if part.startswith(".")]
+    if hidden and (hidden != [".lightly"] or not relative.startswith(".lightly/")):
+        # a folder served as a datasource may be a home folder: .ssh, .aws, .env are
+        # no images (the worker and the listings skip them too); .lightly/ is the API's
+        raise ApiError(403, "FORBIDDEN", "hidden files of a LOCAL datasource are not served")
     config = active_datasource(dataset_id)
     root = None if config is None else local_root(config)
     if root is None:
