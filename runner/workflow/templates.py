@@ -250,6 +250,8 @@ def _derived_nodes(
         return [d for branch in branches for d in _derived_nodes(branch, reads_secret)]
     if isinstance(node, (nodes.And, nodes.Or)):  # its value is one of its sides
         return [d for side in (node.left, node.right) for d in _derived_nodes(side, reads_secret)]
+    if isinstance(node, nodes.Concat):  # 'prefix-' ~ secrets.X: each part is shown as it is
+        return [d for part in node.nodes for d in _derived_nodes(part, reads_secret)]
     read: list[tuple[str, ...]] = []
     _collect(node, read)
     if not any(reads_secret(ref) for ref in read):
