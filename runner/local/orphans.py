@@ -73,7 +73,7 @@ def _gone(data_dir: Path, instance_id: str) -> bool:
         return True  # not an id an Instance makes: no process holds it
     path = Path(data_dir) / LOCK_FOLDER / f"{instance_id}.lock"
     try:
-        fd = os.open(path, os.O_RDWR)
+        fd = os.open(path, os.O_RDONLY)  # enough for flock; the file may be another user's
     except FileNotFoundError:
         return True
     try:

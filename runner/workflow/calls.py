@@ -43,11 +43,9 @@ def files_called_from(file: pathlib.Path) -> list[pathlib.Path]:
 
 def _direct_calls(file: pathlib.Path) -> list[pathlib.Path]:
     """The files ``file``'s steps call by a written-out path (none if unreadable)."""
-    data = _yaml_file(file)
-    steps = data.get("steps") if isinstance(data, dict) else None
     calls = []
-    for step in steps if isinstance(steps, list) else ():
-        if isinstance(step, dict) and step.get("uses") == "run_workflow":
+    for step in _steps(file) or ():
+        if step.get("uses") == "run_workflow":
             called = literal_call(step.get("with"))
             if called is not None:
                 calls.append(called_file(file, called))
@@ -57,34 +55,36 @@ def _direct_calls(file: pathlib.Path) -> list[pathlib.Path]:
 def step_templates(file: pathlib.Path) -> list[Any] | None:
     """Where a workflow file's steps hold templates: the ``with``, ``if`` and ``for_each``
     of each (None if the file cannot be read)."""
-    data = _yaml_file(file)
-    steps = data.get("steps") if isinstance(data, dict) else None
-    if not isinstance(steps, list):
+    steps = _steps(file)
+    if steps is None:
         return None
-    keys = ("with", "if", "for_each")
-    return [step.get(key) for step in steps if isinstance(step, dict) for key in keys]
+    return [step.get(key) for step in steps for key in ("with", "if", "for_each")]
 
 
 def calls_by_template(file: pathlib.Path) -> bool:
     """Whether one of ``file``'s steps calls a file named by a template: which file that
     is, is known only when the step runs."""
-    data = _yaml_file(file)
-    steps = data.get("steps") if isinstance(data, dict) else None
     return any(
-        isinstance(step, dict)
-        and step.get("uses") == "run_workflow"
-        and literal_call(step.get("with")) is None
-        for step in (steps if isinstance(steps, list) else ())
+        step.get("uses") == "run_workflow" and literal_call(step.get("with")) is None
+        for step in _steps(file) or ()
     )
 
 
 def step_ids(file: pathlib.Path) -> list[str] | None:
     """The step ids of a workflow file (None if it cannot be read)."""
+    steps = _steps(file)
+    if steps is None:
+        return None
+    return [str(step["id"]) for step in steps if "id" in step]
+
+
+def _steps(file: pathlib.Path) -> list[dict[str, Any]] | None:
+    """The steps (mappings) of a workflow file, or None if it cannot be read."""
     data = _yaml_file(file)
     steps = data.get("steps") if isinstance(data, dict) else None
     if not isinstance(steps, list):
         return None
-    return [str(step["id"]) for step in steps if isinstance(step, dict) and "id" in step]
+    return [step for step in steps if isinstance(step, dict)]
 
 
 def _yaml_file(file: pathlib.Path) -> Any:
