@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,16 +121,20 @@ def check_image(data: bytes) -> str | None:
 
 
 def scan_images(
-    items: Iterable[tuple[str, bytes | Path]], metadata_of: Container[str] = ()
+    items: Iterable[tuple[str, bytes | Path | Callable[[], bytes | Path]]],
+    metadata_of: Container[str] = (),
 ) -> ImageScan:
-    """Check and embed ``(filename, bytes or path)`` items, keeping their order; the
-    SampleMetaData of the readable ones named in ``metadata_of`` (new samples) too."""
+    """Check and embed ``(filename, bytes, a path or what reads them)`` items, keeping
+    their order; the SampleMetaData of the readable ones named in ``metadata_of`` (new
+    samples) too. A file that cannot be read (a file server's 404) is one corrupt item."""
     names: list[str] = []
     vectors: list[np.ndarray] = []
     corrupt: dict[str, str] = {}
     metadata: dict[str, dict[str, Any]] = {}
     for name, source in items:
         try:
+            if callable(source):
+                source = source()
             data = source.read_bytes() if isinstance(source, Path) else source
             image = load_image(data)
         except OSError as error:  # unreadable file on disk

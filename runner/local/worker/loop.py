@@ -25,6 +25,7 @@ workers gave up on (still going after their 30 s) the same way, CRASHED.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -215,7 +216,8 @@ class RunJob:
         self.log.info(f"prediction tasks: {tasks}")
         self.state("CHECKING_CORRUPTNESS", f"Checking {len(names)} images with Pillow.")
         new = run_inputs.unregistered(self.dataset_id, names)  # they need their metadata
-        scan = scan_images(((name, source.reader(name)) for name in names), metadata_of=new)
+        readers = ((name, functools.partial(source.reader, name)) for name in names)
+        scan = scan_images(readers, metadata_of=new)
         for name, reason in sorted(scan.corrupt.items()):
             self.log.warning(f"corrupt: {name}: {reason}")
         if not scan.filenames:

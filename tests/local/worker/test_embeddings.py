@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import tempfile
+import urllib.error
+from email.message import Message
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +193,14 @@ def test_normalize_rows_scales_to_unit_length_and_keeps_zero_rows() -> None:
     unit = normalize_rows(matrix)
     assert unit.dtype == np.float32
     assert unit.tolist() == [[0.6000000238418579, 0.800000011920929], [0, 0], [-1, 0], [1, 0]]
+
+
+def test_a_file_that_cannot_be_fetched_is_one_corrupt_item_not_the_end_of_the_scan() -> None:
+    """A file server answering 404 for one file (its reader raises an OSError)."""
+
+    def missing() -> bytes:
+        raise urllib.error.HTTPError("http://files/gone.jpg", 404, "Not Found", Message(), None)
+
+    scan = scan_images([("gone.jpg", missing), ("ok.jpg", lambda: jpeg((0, 90, 0), size=48))])
+    assert scan.filenames == ["ok.jpg"]
+    assert scan.corrupt == {"gone.jpg": "cannot read file: HTTP Error 404: Not Found"}
