@@ -53,6 +53,8 @@ class CalledWorkflowFailed(LightlyRunError):
     transient = False  # its steps had their own retries; again, they would run twice
 
 
+#: the longest text made of a secret that is masked (a megabyte took seconds to add)
+MAX_DERIVED_CHARS = 65_536
 #: texts of truth values: a test's answer, never masked (they would mask every "true")
 _TRUTH_TEXTS = frozenset({"true", "false", "none", ""})
 
@@ -109,7 +111,10 @@ class Engine:
         state = self._start_state(workflow, inputs, resume)
         self.last_state = state
         self._workflow_file = Path(workflow.path).resolve()
-        self._secret_inputs = frozenset(n for n, spec in workflow.inputs.items() if spec.secret)
+        declared = {name for name, spec in workflow.inputs.items() if spec.secret}
+        # and those given a secret (by the file that calls this one: inputs.tok | reverse)
+        given = {name for name, value in inputs.items() if self.masker.hides(value)}
+        self._secret_inputs = frozenset(declared | given)
         context = self._context(workflow, inputs, secrets, state)
         reusing = resume is not None
         spent = _spent_steps(workflow, state) if reusing else set()
@@ -354,16 +359,22 @@ class Engine:
 
     def _mask_derived_secrets(self, step: Step, context: dict[str, Any]) -> None:
         """Mask what the step's templates make of a secret (``secrets.X | reverse``,
-        ``secrets.X[:10]``): the masker knows the secrets as written, not what a template
-        computes from them. A text too short to mask is warned about."""
-        values = templates.derived_values([step.with_, step.for_each], context, self._reads_secret)
+        ``secrets.X[:10]``, the ``item`` of a for_each over one): the masker knows the
+        secrets as written, not what a template computes from them. A text too short or
+        too long to mask is warned about."""
+        from_secret = any(self._reads_secret(ref) for ref in templates.references(step.for_each))
+
+        def reads_secret(ref: tuple[str, ...]) -> bool:
+            return self._reads_secret(ref) or (from_secret and ref[0] == "item")
+
+        values = templates.derived_values([step.with_, step.for_each], context, reads_secret)
         for text in (t for value in values for t in _texts(value)):
             if text.strip().lower() in _TRUTH_TEXTS:
                 continue  # "True": a test's answer, not the secret's content
-            if not self.masker.add(text):
+            if len(text) > MAX_DERIVED_CHARS or not self.masker.add(text):
                 self.observer.message(
-                    f"  {step.id}: warning: a template makes a text of a secret too short "
-                    "to be masked in output"
+                    f"  {step.id}: warning: a template makes a text of a secret too short or "
+                    "too long to be masked in output"
                 )
 
     def _reads_secret(self, ref: tuple[str, ...]) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 from runner.errors import LightlyRunError
 from runner.workflow.diagnostics import did_you_mean
@@ -73,6 +73,16 @@ def _power_bits(base: Any, exponent: Any) -> float:
 
 
 _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+class _ReadOnlySandbox(ImmutableSandboxedEnvironment, _Sandbox):
+    """The sandbox that evaluates an expression a second time, to mask what it makes of a
+    secret: it must not change anything (``inputs.l.pop()`` would pop twice)."""
+
+
+_READ_ONLY = _ReadOnlySandbox(undefined=StrictUndefined, autoescape=False)
+_READ_ONLY.filters = _ENV.filters
+_READ_ONLY.tests = _ENV.tests
 
 
 class TemplateError(LightlyRunError):
@@ -216,19 +226,16 @@ def derived_values(
     (``reads_secret`` tells which references are secrets), evaluated in ``context``:
     ``secrets.X | reverse``, ``secrets.X[:10]``, either branch of ``a if c else b`` and
     either side of ``and``/``or`` that does so. Not a secret as it is (masked already),
-    nor a truth value. What cannot be evaluated alone (a loop's variable) is left out;
-    so are ``{% set %}`` and ``{% filter %}`` blocks."""
+    nor a truth value, nor a fallback (``default(…)``, ``env.get(name, fallback)``).
+    Evaluated read-only: what would change something, or cannot be evaluated alone (a
+    loop's variable), is left out; so are ``{% set %}``, ``{% for %}`` and
+    ``{% filter %}`` blocks."""
     found: list[Any] = []
     for text in _template_texts(value):
-        try:
-            tree = _ENV.parse(text)
-        except TemplateSyntaxError:
-            continue  # rendering says what is wrong
-        for output in tree.find_all(nodes.Output):
-            for node in output.nodes:
-                for derived in _derived_nodes(node, reads_secret):
-                    with contextlib.suppress(Exception):
-                        found.append(_value_of(derived, context))
+        for reads, compiled in _candidates(text):
+            if any(reads_secret(ref) for ref in reads):
+                with contextlib.suppress(Exception):
+                    found.append(compiled.make_module(vars=dict(context)).derived_value)
     return found
 
 
@@ -240,35 +247,69 @@ def _template_texts(value: Any) -> list[str]:
     return [value] if is_template(value) else []
 
 
-def _derived_nodes(
-    node: nodes.Node, reads_secret: Callable[[tuple[str, ...]], bool]
-) -> list[nodes.Node]:
-    if isinstance(node, (nodes.TemplateData, *_TRUTH_VALUED)):
+@functools.lru_cache(maxsize=1024)
+def _candidates(text: str) -> tuple[tuple[tuple[tuple[str, ...], ...], Any], ...]:
+    """Each expression of ``text`` that may make a value of what it reads: what it
+    reads, and its read-only compiled form (compiled once per text: a for_each
+    evaluates it per item)."""
+    try:
+        tree = _ENV.parse(text)
+    except TemplateSyntaxError:
+        return ()  # rendering says what is wrong
+    found = []
+    for output in tree.find_all(nodes.Output):
+        for node in output.nodes:
+            for candidate in _made_of_what_they_read(node):
+                reads: list[tuple[str, ...]] = []
+                _collect(candidate, reads)
+                found.append((tuple(reads), _compiled_value(candidate)))
+    return tuple(found)
+
+
+def _made_of_what_they_read(node: nodes.Node) -> list[nodes.Node]:
+    """The parts of an expression whose value is made of what they read."""
+    if isinstance(node, (nodes.TemplateData, nodes.Const, *_TRUTH_VALUED)):
         return []
     if isinstance(node, nodes.CondExpr):  # its value is a branch's, not the test's
         branches = [node.expr1] if node.expr2 is None else [node.expr1, node.expr2]
-        return [d for branch in branches for d in _derived_nodes(branch, reads_secret)]
+        return [c for branch in branches for c in _made_of_what_they_read(branch)]
     if isinstance(node, (nodes.And, nodes.Or)):  # its value is one of its sides
-        return [d for side in (node.left, node.right) for d in _derived_nodes(side, reads_secret)]
+        return [c for side in (node.left, node.right) for c in _made_of_what_they_read(side)]
     if isinstance(node, nodes.Concat):  # 'prefix-' ~ secrets.X: each part is shown as it is
-        return [d for part in node.nodes for d in _derived_nodes(part, reads_secret)]
-    read: list[tuple[str, ...]] = []
-    _collect(node, read)
-    if not any(reads_secret(ref) for ref in read):
-        return []
+        return [c for part in node.nodes for c in _made_of_what_they_read(part)]
+    if isinstance(node, nodes.Filter) and node.name in ("default", "d") and node.node is not None:
+        # the value itself, or else the fallback, each as it is made
+        return [c for part in (node.node, *node.args) for c in _made_of_what_they_read(part)]
+    if _is_get_with_fallback(node):
+        assert isinstance(node, nodes.Call)
+        return [c for fallback in node.args[1:] for c in _made_of_what_they_read(fallback)]
     parts = _parts(node, methods=False)
     if parts is not None and None not in parts:
-        return []  # the secret as it is
+        return []  # a value as it is
     return [node]
 
 
-def _value_of(node: nodes.Node, context: Mapping[str, Any]) -> Any:
-    """The value of one expression of a parsed template, evaluated alone."""
+def _is_get_with_fallback(node: nodes.Node) -> bool:
+    """``mapping.get('name', fallback)`` of a named mapping: the value as it is, or the
+    fallback."""
+    if not (isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr)):
+        return False
+    named = _parts(node.node.node, methods=False)
+    return (
+        node.node.attr == "get"
+        and len(node.args) >= 1
+        and isinstance(node.args[0], nodes.Const)
+        and named is not None
+        and None not in named
+    )
+
+
+def _compiled_value(node: nodes.Node) -> Any:
+    """``node`` as a read-only template whose module's ``derived_value`` is its value."""
     target = nodes.Name("derived_value", "store", lineno=1)
     template = nodes.Template([nodes.Assign(target, node, lineno=1)], lineno=1)
-    template.set_environment(_ENV)
-    module = _ENV.from_string(template).make_module(vars=dict(context))
-    return module.derived_value  # type: ignore[attr-defined]  # the template's own name
+    template.set_environment(_READ_ONLY)
+    return _READ_ONLY.from_string(template)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -183,6 +183,8 @@ DERIVED = """version: 1
 name: derived
 inputs:
   password: {type: string, secret: true}
+  bucket: {type: string, default: my-bucket}
+  numbers: {type: array, default: [1, 2, 3]}
 steps:
   - id: derive
     uses: write_file
@@ -203,10 +205,32 @@ steps:
   - id: parts
     uses: write_file
     for_each: "{{ secrets.AWS_SECRET_ACCESS_KEY.split('-') }}"
-    with: {path: out/part.txt, content: "{{ item }}"}
+    with: {path: out/part.txt, content: "{{ item }} {{ item | reverse }}"}
+  - id: plain
+    uses: write_file
+    with:
+      path: out/plain.txt
+      content: >-
+        bucket={{ inputs.bucket | default(secrets.AWS_SECRET_ACCESS_KEY) }}
+        mode={{ env.get('CI_JOB_TOKEN_UNSET', 'local-run') }}
+        popped={{ [inputs.numbers.pop(), secrets.AWS_SECRET_ACCESS_KEY[:6]] | join('-') }}
+  - id: call
+    uses: run_workflow
+    with: {path: inner.yaml, inputs: {tok: "{{ secrets.AWS_SECRET_ACCESS_KEY }}"}}
   - id: check
     uses: assert
     with: {that: false, message: "{{ secrets.AWS_SECRET_ACCESS_KEY[:12] }} is wrong, true"}
+"""
+
+
+INNER = """version: 1
+name: inner
+inputs:
+  tok: {type: string}
+steps:
+  - id: use
+    uses: write_file
+    with: {path: out/inner.txt, content: "{{ inputs.tok | reverse }}"}
 """
 
 
@@ -217,6 +241,7 @@ def test_what_a_template_makes_of_a_secret_is_masked_too(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     monkeypatch.setenv("MY_SERVICE_TOKEN", TOKEN)
     (tmp_path / "wf.yaml").write_text(DERIVED)
+    (tmp_path / "inner.yaml").write_text(INNER)
     args = ["--no-progress", "wf.yaml", "--output", "json", "-i", f"password={PASSWORD}"]
     assert main(args) == 1
     out, err = capsys.readouterr()
@@ -232,12 +257,19 @@ def test_what_a_template_makes_of_a_secret_is_masked_too(
         TOKEN[::-1],
         SECRET[5:],
         *SECRET.split("-"),
+        *(part[::-1] for part in SECRET.split("-")),
+        SECRET[::-1][:20],  # the called file's inputs.tok | reverse
     ]
     for text in [out, err, state]:
         assert not any(form in text for form in derived)
     # the file is what the workflow asked for: masking is for what is shown and stored
     written = (tmp_path / "out" / "derived.txt").read_text()
     assert f"reversed={SECRET[::-1]}" in written and f"size={len(SECRET)}" in written
-    assert "derive: warning: a template makes a text of a secret too short to be masked" in err
+    assert "derive: warning: a template makes a text of a secret too short or too long" in err
     assert "*** is wrong, true" in err  # a test's answer ("True") is no secret: not masked
+    # a fallback is no secret, and evaluating twice changes nothing (pop ran once)
+    plain = (tmp_path / "out" / "plain.txt").read_text()
+    assert plain == f"bucket=my-bucket mode=local-run popped=3-{SECRET[:6]}"
+    shown = json.loads(out)["steps"][2]["outputs"]["content"]
+    assert shown.startswith("bucket=my-bucket mode=local-run popped=")
     assert f"size={len(SECRET)}" in json.loads(out)["steps"][0]["outputs"]["content"]
