@@ -224,8 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a run must not go on unseen, or end 0, once its output's reader is gone; the other
     # commands stop quietly (`lightly-run actions | head`), `serve` logs on as before
     guard = _guarded_output() if args.command == "run" else contextlib.nullcontext()
-    with _sigterm_as_interrupt(), guard:
-        return _handle(args)
+    try:
+        with _sigterm_as_interrupt(), guard:
+            return _handle(args)
+    except OutputClosed:  # from a handler of _handle, printing what went wrong
+        return EXIT_OUTPUT_CLOSED
 
 
 class _PipeGuard:
@@ -238,6 +241,7 @@ class _PipeGuard:
         self._stream = stream
         self._closed = False
         self._raised = False
+        self._runner = threading.get_ident()  # the thread of the command
 
     def write(self, text: str) -> int:
         if not self._closed:
@@ -263,11 +267,7 @@ class _PipeGuard:
             os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
 
     def _stop_the_run(self) -> None:
-        if (
-            self._closed
-            and not self._raised
-            and threading.current_thread() is threading.main_thread()
-        ):
+        if self._closed and not self._raised and threading.get_ident() == self._runner:
             self._raised = True
             raise OutputClosed
 
@@ -282,7 +282,11 @@ def _guarded_output() -> Iterator[None]:
     sys.stdout, sys.stderr = _PipeGuard(stdout), _PipeGuard(stderr)
     try:
         yield
+        sys.stdout.flush()  # what is buffered (a JSON summary): a closed pipe says so here
     finally:
+        for guard in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OutputClosed, OSError, ValueError):
+                guard.flush()  # a closed pipe is pointed at devnull: no failing final flush
         sys.stdout, sys.stderr = stdout, stderr
 
 

@@ -404,10 +404,10 @@ steps:
 """
 
 
-def run_until_reader_goes(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> int:
-    """``main(args)`` whose stderr's reader goes away after two lines."""
+def run_until_reader_goes(monkeypatch: pytest.MonkeyPatch, args: list[str], lines: int = 2) -> int:
+    """``main(args)`` whose stderr's reader goes away after ``lines`` lines."""
     captured = sys.stderr
-    monkeypatch.setattr(sys, "stderr", ReaderGoneAfter(lines=2))
+    monkeypatch.setattr(sys, "stderr", ReaderGoneAfter(lines=lines))
     try:
         return main(args)
     finally:
@@ -456,6 +456,27 @@ def test_a_closed_output_stops_the_run_from_the_main_thread_only() -> None:
     with pytest.raises(OutputClosed):
         guard.write("✓ step succeeded\n")
     assert guard.write("later lines are dropped\n") == len("later lines are dropped\n")
+
+
+class FlushFails(io.StringIO):
+    """A block-buffered stdout whose reader is gone: writes are kept, the flush fails."""
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_summary_that_cannot_be_delivered_is_exit_141_not_0(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``{ lightly-run wf.yaml --output json; } | true``: it exited 120 (a failed final
+    flush); and a closed stderr while an error is printed ended in a traceback."""
+    monkeypatch.chdir(tmp_path)
+    Path("wf.yaml").write_text(THREE_FILES)
+    monkeypatch.setattr(sys, "stdout", FlushFails())
+    assert main(["--no-progress", "--output", "json", "wf.yaml"]) == 141
+    bad = str(ROOT / "tests" / "data" / "invalid" / "unknown_action.yaml")
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert run_until_reader_goes(monkeypatch, [bad, "--output", "json"], lines=0) == 141
 
 
 def test_output_json_describes_a_run_whose_state_folder_cannot_be_used(
