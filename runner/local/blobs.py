@@ -40,6 +40,17 @@ def within(path: Path | str, folder: Path | str) -> bool:
     return os.path.commonpath([real_path, real_folder]) == real_folder
 
 
+def hidden(relative: str) -> bool:
+    """Whether a path in a datasource folder is hidden: a part of it starts with ``.``
+    (``.aws/credentials``, ``a/.b.jpg``), but the API's own ``.lightly/`` at its top. A
+    folder served as a datasource may be a home folder: hidden files are neither
+    listed, registered nor served."""
+    parts = relative.split("/")
+    if parts[0] == ".lightly":
+        parts = parts[1:]
+    return any(part.startswith(".") for part in parts)
+
+
 def safe_key(*parts: str) -> str:
     """Join key parts; refuse absolute paths, ``..``, backslashes and empty parts."""
     joined = "/".join(parts)

@@ -310,6 +310,20 @@ def test_hidden_files_of_the_datasource_are_not_served(
     sample = api.post(f"{d}/samples", json={"fileName": hidden}).get_json()["id"]
     url = api.get(f"{d}/samples/{sample}/readurl", query={"type": "full"}).get_json()
     assert b"HOMESECRET" not in api.client.get(_path(url)).data
+    # nor through a symlink with an ordinary name, nor as the relevant filenames file
+    (images / "creds.jpg").symlink_to(images / hidden)
+    url = api.get(f"{d}/datasource/readurlRedirect", query={"path": "creds.jpg"})
+    assert api.client.get(_path(url.headers["Location"])).status_code == 403
+    relevant = api.get(f"{d}/datasource/list", query={"relevantFilenamesFileName": hidden})
+    assert relevant.get_json()["code"] == "DATASET_DATASOURCE_RELEVANT_FILENAMES_INVALID"
+
+
+def test_hidden_files_are_not_listed_either(api: Api, local_dataset: str, images: Path) -> None:
+    for name in (".cache/x.jpg", "sub/.b.jpg"):
+        (images / name).parent.mkdir(parents=True, exist_ok=True)
+        (images / name).write_bytes(b"hidden")
+    page = api.get(f"/v1/datasets/{local_dataset}/datasource/list").get_json()
+    assert [r["fileName"] for r in page["data"]] == ["a.jpg", "sub/b.png", "sub/deeper/c.jpeg"]
 
 
 def _cursor(raw: bytes) -> str:

@@ -569,3 +569,14 @@ def test_a_run_of_an_unchecked_bad_selection_fails_before_touching_the_dataset(
     )
     assert api.get(f"/v1/datasets/{dataset}").get_json()["nSamples"] == 0
     assert api.get(f"/v1/datasets/{dataset}/tags").get_json() == []
+
+
+def test_the_worker_registers_no_hidden_image(tmp_path: Path) -> None:
+    """It would not be served (blobs.hidden): a sample whose image answers 403."""
+    from runner.local.worker.inputs import DirectorySource
+
+    for name in ("a.jpg", "sub/.b.jpg", ".cache/c.jpg", "sub/d.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    source = DirectorySource(tmp_path, None, tmp_path / "data")
+    assert source.image_names() == ["a.jpg", "sub/d.png"]

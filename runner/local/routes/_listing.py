@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runner.local.blobs import within
+from runner.local.blobs import hidden, within
 from runner.local.errors import ApiError, bad_request
 from runner.local.routes._input import query_bool, query_int, query_str
 from runner.local.routes._sample_fields import check_file_name
@@ -117,8 +117,9 @@ def _matching(root: Path, *, kind: str, prefix: str, state: dict[str, Any]) -> l
     relevant = _relevant(root, state.get("relevant"))
     result = []
     for name, mtime in _walk(root, prefix):
-        if kind == "samples" and (
-            name.startswith(".lightly/") or Path(name).suffix.lower() not in IMAGE_EXTENSIONS
+        if hidden(name) or (
+            kind == "samples"
+            and (name.startswith(".lightly/") or Path(name).suffix.lower() not in IMAGE_EXTENSIONS)
         ):
             continue
         if low <= mtime <= high and (relevant is None or name in relevant):
@@ -144,7 +145,9 @@ def _relevant(root: Path, file_name: str | None) -> set[str] | None:
     if not file_name:
         return None
     try:
-        path = os.path.realpath(root / check_file_name(file_name, "relevantFilenamesFileName"))
+        if hidden(check_file_name(file_name, "relevantFilenamesFileName")):
+            raise OSError(file_name)
+        path = os.path.realpath(root / file_name)
         # a regular file in the datasource: not a symlink out of it (its lines would
         # be an oracle of what the file holds), not a FIFO that holds the request
         if not within(path, os.path.realpath(root)) or not os.path.isfile(path):

@@ -26,7 +26,7 @@ from typing import IO
 from flask import Blueprint, Response, request
 
 from runner.local.app import get_blobs, get_config
-from runner.local.blobs import BlobStore, safe_key, within
+from runner.local.blobs import BlobStore, hidden, safe_key, within
 from runner.local.errors import ApiError
 from runner.local.routes._input import no_content
 
@@ -67,6 +67,8 @@ def _locate(key: str) -> Path:
         if key.startswith(prefix):
             root, relative = resolver(key)
             target = _inside(Path(root), safe_key(relative))
+            if hidden(os.path.relpath(target, os.path.realpath(root))):  # a symlink to one
+                raise ApiError(403, "FORBIDDEN", "hidden files of a datasource are not served")
             if within(target, get_config().data_dir):
                 raise ApiError(
                     403, "FORBIDDEN", "the local server does not serve its own data folder"

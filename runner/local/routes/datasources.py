@@ -26,7 +26,7 @@ from flask.typing import ResponseReturnValue
 
 from runner.local.access import dataset_owner, require_dataset
 from runner.local.app import current_user, get_blobs, get_config, get_store
-from runner.local.blobs import LONG_LIVED_S, within
+from runner.local.blobs import LONG_LIVED_S, hidden, within
 from runner.local.errors import ApiError, bad_request
 from runner.local.routes import _listing
 from runner.local.routes._datasource_configs import PURPOSES, validate_config
@@ -142,10 +142,7 @@ def local_file_key(dataset_id: str, relative: str) -> str | None:
 
 def _resolve_local(key: str) -> tuple[Path, str]:
     _, dataset_id, relative = key.split("/", 2)
-    hidden = [part for part in relative.split("/") if part.startswith(".")]
-    if hidden and (hidden != [".lightly"] or not relative.startswith(".lightly/")):
-        # a folder served as a datasource may be a home folder: .ssh, .aws, .env are
-        # no images (the worker and the listings skip them too); .lightly/ is the API's
+    if hidden(relative):
         raise ApiError(403, "FORBIDDEN", "hidden files of a LOCAL datasource are not served")
     config = active_datasource(dataset_id)
     root = None if config is None else local_root(config)
@@ -167,7 +164,13 @@ def get_datasource(dataset_id: str) -> Response:
 
 
 #: the credentials of cloud datasource configs (MODELS.md)
-_CREDENTIALS = ("s3SecretAccessKey", "gcsCredentials", "accountKey", "obsSecretAccessKey")
+_CREDENTIALS = (
+    "s3SecretAccessKey",
+    "s3ExternalId",  # the shared secret of a delegated-access role
+    "gcsCredentials",
+    "accountKey",
+    "obsSecretAccessKey",
+)
 
 
 def _shown(dataset_id: str, config: dict[str, Any]) -> dict[str, Any]:

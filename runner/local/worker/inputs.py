@@ -101,7 +101,9 @@ class DirectorySource(Source):
             names += [
                 (base / f).as_posix()
                 for f in files
-                if _is_image(f) and not self._leaves(os.path.join(folder, f))
+                if _is_image(f)
+                and not f.startswith(".")  # hidden: never served (blobs.hidden)
+                and not self._leaves(os.path.join(folder, f))
             ]
         if self.relevant is not None:
             listed = self.read_optional(self.relevant)
