@@ -51,6 +51,7 @@ class CalledWorkflowFailed(LightlyRunError):
     """A workflow run by ``run_workflow`` did not succeed."""
 
     transient = False  # its steps had their own retries; again, they would run twice
+    spends_inputs = False  # set when a step in it used up what it was given
 
 
 #: the longest text made of a secret that is masked (a megabyte took seconds to add)
@@ -516,7 +517,9 @@ class Engine:
         if state.status != "succeeded":
             failed = next((i for i, r in state.steps.items() if r.status == "failed"), "?")
             error = state.steps[failed].error if failed in state.steps else state.status
-            raise CalledWorkflowFailed(f"{called}: step '{failed}' failed: {error}")
+            failure = CalledWorkflowFailed(f"{called}: step '{failed}' failed: {error}")
+            failure.spends_inputs = used_up  # a failed wait in it: --resume schedules anew
+            raise failure
         return {"result": outputs, "steps": outputs, "status": state.status, _USED_UP: used_up}
 
 
@@ -538,9 +541,8 @@ def _spent_steps(workflow: Workflow, state: RunState) -> set[str]:
     for step in workflow.steps:
         record = state.steps.get(step.id)
         if record is not None and record.spent_inputs:
-            if step.uses == "run_workflow":  # a step it called used up what another gave
-                spent.add(step.id)
-                continue
+            if step.uses == "run_workflow":  # a step it called used up what another gave:
+                spent.add(step.id)  # one of the called file's, or one this step passed on
             refs = templates.references([step.with_, step.if_, step.for_each])
             spent.update(ref[1] for ref in refs if ref[0] == "steps" and len(ref) > 1)
     return spent

@@ -652,6 +652,35 @@ def test_resume_calls_a_file_again_whose_wait_allowed_its_runs_failure(
     assert all(record.reused for record in again.steps.values())
 
 
+@pytest.mark.parametrize("allow_failure", [True, False])
+def test_resume_schedules_anew_when_a_called_file_waited_on_the_callers_run(
+    tmp_path: Path, actions: FakeActions, allow_failure: bool
+) -> None:
+    """The caller schedules, the called file waits (failing, or allowing the failure):
+    the caller's scheduling step runs again on --resume."""
+    worker, engine = _worker_engine(tmp_path, actions)
+    (tmp_path / "wait.yaml").write_text(
+        "version: 1\nname: wait\ninputs:\n  id: {type: string}\nsteps:\n"
+        "  - id: wait\n    uses: wait_compute_worker_run\n"
+        f"    with: {{scheduled_run_id: '{{{{ inputs.id }}}}', allow_failure: {str(allow_failure).lower()}}}\n"
+    )
+    (tmp_path / "wf.yaml").write_text(
+        "version: 1\nname: test\nsteps:\n"
+        "  - id: run\n    uses: schedule\n"
+        "  - id: call\n    uses: run_workflow\n"
+        '    with: {path: wait.yaml, inputs: {id: "{{ steps.run.outputs.result }}"}}\n'
+        "  - id: check\n    uses: assert\n"
+        '    with: {that: "{{ steps.call.outputs.steps.wait.succeeded }}"}\n'
+    )
+    workflow = load(tmp_path / "wf.yaml", catalog_of(actions.actions))
+    first = engine.run(workflow, {})
+    assert first.status == "failed"
+    worker.images = 10
+    resumed = engine.run(workflow, {}, resume=engine.store.load(first.run_id))
+    assert resumed.status == "succeeded"
+    assert list(worker.ended) == ["sched-1", "sched-2"]
+
+
 @pytest.mark.parametrize(
     "value",
     [
