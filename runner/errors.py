@@ -9,8 +9,8 @@ Tree::
     └── StateError             run state cannot be read, written or locked (exit 2)
 
     Terminated (a KeyboardInterrupt)    SIGTERM, handled as Ctrl-C is (exit 143)
-    OutputClosed (a KeyboardInterrupt)  the output's reader went away (exit 141 for a
-                                        run, 0 for the other commands)
+    OutputClosed (a KeyboardInterrupt)  a run's output's reader went away (exit 141;
+                                        other commands end quietly with 0)
 """
 
 from __future__ import annotations

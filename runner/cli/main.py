@@ -233,9 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 class _PipeGuard:
     """A text stream whose reader may go away. Once a write or flush finds the pipe
-    closed, the main thread's first write or flush from then on raises ``OutputClosed``
-    (the run stops there, as on Ctrl-C); every other write is dropped. Another thread
-    (a step's, the local worker's) never gets it: it would end that thread, not the run."""
+    closed, the next write or flush of the thread that runs the command raises
+    ``OutputClosed`` (the run stops there, as on Ctrl-C); every other write is dropped.
+    Another thread (a step's, the local worker's) never gets it: it would end that
+    thread, not the run."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
