@@ -358,17 +358,17 @@ class Engine:
         self.observer.step_finished(step.id, record.status, record.duration or 0.0, record.error)
         return record
 
-    def _mask_derived_secrets(self, step: Step, context: dict[str, Any]) -> None:
-        """Mask what the step's templates make of a secret (``secrets.X | reverse``,
-        ``secrets.X[:10]``, the ``item`` of a for_each over one): the masker knows the
-        secrets as written, not what a template computes from them. A text too short or
-        too long to mask is warned about."""
+    def _mask_derived_secrets(self, step: Step, value: Any, context: dict[str, Any]) -> None:
+        """Mask what ``value``, a part of the step, makes of a secret (``secrets.X |
+        reverse``, ``secrets.X[:10]``, the ``item`` of a for_each over one): the masker
+        knows the secrets as written, not what a template computes from them. A text too
+        short or too long to mask is warned about."""
         from_secret = any(self._reads_secret(ref) for ref in templates.references(step.for_each))
 
         def reads_secret(ref: tuple[str, ...]) -> bool:
             return self._reads_secret(ref) or (from_secret and ref[0] == "item")
 
-        values = templates.derived_values([step.with_, step.for_each], context, reads_secret)
+        values = templates.derived_values(value, context, reads_secret)
         for text in (t for value in values for t in _texts(value)):
             if text.strip().lower() in _TRUTH_TEXTS:
                 continue  # "True": a test's answer, not the secret's content
@@ -391,9 +391,10 @@ class Engine:
         action = self.registry[step.uses]
         validator = _arguments_validator(action)
         if step.for_each is None:
-            self._mask_derived_secrets(step, context)
+            self._mask_derived_secrets(step, step.with_, context)
             arguments = _checked(validator, templates.render(dict(step.with_), context))
             return self._with_retry(step, action, arguments, record)
+        self._mask_derived_secrets(step, step.for_each, context)
         items = templates.render(step.for_each, context)
         if isinstance(items, (tuple, range)):  # {{ range(3) }}, {{ (a, b) }}
             items = list(items)
@@ -404,7 +405,7 @@ class Engine:
         results = []
         for number, item in enumerate(items, 1):
             try:
-                self._mask_derived_secrets(step, {**context, "item": item})
+                self._mask_derived_secrets(step, step.with_, {**context, "item": item})
                 arguments = templates.render(dict(step.with_), {**context, "item": item})
                 arguments = _checked(validator, arguments)
                 results.append(self._with_retry(step, action, arguments, record))

@@ -203,15 +203,9 @@ def syntax_error(text: str) -> tuple[str, int] | None:
 def references(value: Any) -> list[tuple[str, ...]]:
     """Every name chain (``steps.x.outputs.y`` → ("steps","x","outputs","y")) the templates read."""
     found: list[tuple[str, ...]] = []
-    if isinstance(value, dict):
-        for v in value.values():
-            found.extend(references(v))
-    elif isinstance(value, list):
-        for v in value:
-            found.extend(references(v))
-    elif is_template(value):
+    for text in _template_texts(value):
         with contextlib.suppress(TemplateSyntaxError):
-            found.extend(_template_references(value))
+            found.extend(_template_references(text))
     return found
 
 
@@ -240,6 +234,7 @@ def derived_values(
 
 
 def _template_texts(value: Any) -> list[str]:
+    """The template strings in ``value`` (dicts and lists recursively)."""
     if isinstance(value, dict):
         return [t for v in value.values() for t in _template_texts(v)]
     if isinstance(value, list):

@@ -443,23 +443,17 @@ def test_a_server_with_local_roots_refuses_datasources_elsewhere(
         "id"
     ]
     d = f"/v1/datasets/{dataset_id}/datasource"
-    for outside in ("/", str(tmp_path), f"{images}/../", "file:///etc"):
-        body = {"type": "LOCAL", "fullPath": outside, "purpose": "INPUT_OUTPUT"}
-        response = api.put(d, json=body)
-        assert response.status_code == 400, outside
-        assert (
-            "outside the folders this server serves LOCAL datasources from"
-            in (response.get_json()["error"])
-        )
+    outside = "outside the folders this server serves LOCAL datasources from"
     # nor a file server: the worker would fetch any URL (an internal service) for any user
-    for url in ("http://127.0.0.1:8080/internal?q=", "https://intranet.example/"):
-        body = {"type": "LOCAL", "fullPath": url, "purpose": "INPUT_OUTPUT"}
+    url = "is a file server URL: this server reads LOCAL datasources only from its"
+    for path, message in [
+        *((p, outside) for p in ("/", str(tmp_path), f"{images}/../", "file:///etc")),
+        *((p, url) for p in ("http://127.0.0.1:8080/internal?q=", "https://intranet.example/")),
+    ]:
+        body = {"type": "LOCAL", "fullPath": path, "purpose": "INPUT_OUTPUT"}
         response = api.put(d, json=body)
-        assert response.status_code == 400, url
-        assert (
-            "is a file server URL: this server reads LOCAL datasources only from its"
-            in (response.get_json()["error"])
-        )
+        assert response.status_code == 400, path
+        assert message in response.get_json()["error"]
     inside = {"type": "LOCAL", "fullPath": str(images / "sub"), "purpose": "INPUT_OUTPUT"}
     assert api.put(d, json=inside).status_code == 200
     app.extensions["lightly_store"].close()

@@ -38,7 +38,7 @@ import numpy as np
 
 from runner.local import bitmask
 from runner.local.app import get_blobs, get_config, get_store
-from runner.local.blobs import within
+from runner.local.blobs import hidden, within
 from runner.local.errors import ApiError
 from runner.local.routes.datasets import update_dataset
 from runner.local.routes.datasources import active_datasource, local_root
@@ -102,7 +102,7 @@ class DirectorySource(Source):
                 (base / f).as_posix()
                 for f in files
                 if _is_image(f)
-                and not f.startswith(".")  # hidden: never served (blobs.hidden)
+                and not hidden(f)  # never served: a sample without its image
                 and not self._leaves(os.path.join(folder, f))
             ]
         if self.relevant is not None:

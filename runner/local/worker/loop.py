@@ -51,6 +51,7 @@ from runner.local.worker.selection import (
     SelectionError,
     check_selection_config,
     select,
+    why_fewer_selected,
     why_nothing_selected,
 )
 
@@ -253,7 +254,7 @@ class RunJob:
         self._upload(summary)
         n = len(gathered.inputs.filenames)
         done = f"Selected {len(chosen)} of {n} samples into tag {tag['name']!r}"
-        self.state("COMPLETED", f"{done}{_shortfall(result.stats)}.")
+        self.state("COMPLETED", f"{done}{why_fewer_selected(result.stats)}.")
 
     def _config(self) -> dict[str, Any]:
         doc = get_store().get_doc("worker_config", self.scheduled["configId"])
@@ -323,20 +324,3 @@ class RunJob:
         record = runs.create_artifact(store, self.run_id, artifact_type, file_name)
         get_blobs().write(runs.artifact_key(self.run_id, record["id"]), data)
         runs.confirm_artifact(store, self.run_id, record["id"])
-
-
-_STOPPED_BY = {
-    "duplicates": "the other candidates' embeddings equal those of selected samples",
-    "minimum_distance": "the other candidates are closer than "
-    "stopping_condition_minimum_distance to selected samples",
-    "exhausted": "no other candidate was left",
-}
-
-
-def _shortfall(stats: dict[str, Any]) -> str:
-    """Why a run selected fewer samples than asked (``SelectionResult.stats``), or ""."""
-    asked, selected = stats["n_requested"], stats["n_selected"]
-    reason = _STOPPED_BY.get(stats["stopped_by"])
-    if selected >= asked or reason is None:
-        return ""
-    return f" ({asked} were asked: {reason})"

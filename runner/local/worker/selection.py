@@ -101,6 +101,7 @@ __all__ = [
     "check_selection_config",
     "scores_from_predictions",
     "select",
+    "why_fewer_selected",
     "why_nothing_selected",
 ]
 
@@ -149,6 +150,24 @@ def why_nothing_selected(stats: Mapping[str, Any]) -> str:
     if stats["stopped_by"] == "duplicates":
         return f"each of the {left} candidates is an exact duplicate of a preselected sample"
     return f"none of the {left} candidates could be selected"
+
+
+_STOPPED_BY = {
+    "duplicates": "the other candidates' embeddings equal those of selected samples",
+    "minimum_distance": "the other candidates are closer than "
+    "stopping_condition_minimum_distance to selected samples",
+    "exhausted": "no other candidate was left",
+}
+
+
+def why_fewer_selected(stats: Mapping[str, Any]) -> str:
+    """`` (5 were asked: why)`` when a selection with these ``SelectionResult.stats``
+    picked fewer samples than asked, else ""."""
+    asked, selected = stats["n_requested"], stats["n_selected"]
+    reason = _STOPPED_BY.get(stats["stopped_by"])
+    if selected >= asked or reason is None:
+        return ""
+    return f" ({asked} were asked: {reason})"
 
 
 def _describe(entry: Mapping[str, Any]) -> str:
